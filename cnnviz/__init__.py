@@ -1,0 +1,51 @@
+"""cnnviz: see how a convolutional neural network sees.
+
+The library behind the cnnviz app, usable from a notebook::
+
+    import cnnviz
+    img = cnnviz.load_image("cat.jpg")
+    model = cnnviz.load_model("resnet18", weights="auto")
+    p = cnnviz.probe(model, img)
+    p.predictions[0].label, p.layer("layer1.0.conv1").output.shape
+"""
+
+from cnnviz.errors import CnnvizError, InputError, ModelError, TrainingDiverged
+from cnnviz.images import Sample, image_digest, list_samples, load_image, load_sample
+from cnnviz.models import (
+    MODELS,
+    Model,
+    ModelSpec,
+    download_weights,
+    load_model,
+    model_names,
+    pretrained_available,
+)
+from cnnviz.probe import Layer, LayerStats, Prediction, Probe, ReceptiveField, probe
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MODELS",
+    "CnnvizError",
+    "InputError",
+    "Layer",
+    "LayerStats",
+    "Model",
+    "ModelError",
+    "ModelSpec",
+    "Prediction",
+    "Probe",
+    "ReceptiveField",
+    "Sample",
+    "TrainingDiverged",
+    "__version__",
+    "download_weights",
+    "image_digest",
+    "list_samples",
+    "load_image",
+    "load_model",
+    "load_sample",
+    "model_names",
+    "pretrained_available",
+    "probe",
+]
