@@ -31,7 +31,7 @@ from torch import nn
 
 from cnnviz.models import Model
 
-__all__ = ["Layer", "LayerStats", "Prediction", "Probe", "ReceptiveField", "probe"]
+__all__ = ["Geometry", "Layer", "LayerStats", "Prediction", "Probe", "ReceptiveField", "probe"]
 
 LayerKind = Literal[
     "input", "conv", "activation", "pool", "norm", "linear", "dropout", "block", "other"
@@ -86,6 +86,33 @@ class ReceptiveField:
 
 
 @dataclass(frozen=True, slots=True)
+class Geometry:
+    """How a convolution or pooling layer slides its window (square settings, in pixels)."""
+
+    kernel: int
+    stride: int
+    padding: int
+    dilation: int = 1
+    groups: int = 1
+    ceil_mode: bool = False
+
+    @classmethod
+    def of(cls, module: nn.Module) -> Geometry | None:
+        """The geometry of a Conv2d, MaxPool2d or AvgPool2d module; ``None`` for others."""
+        if not isinstance(module, nn.Conv2d | nn.MaxPool2d | nn.AvgPool2d):
+            return None
+        padding = module.padding if not isinstance(module.padding, str) else 0
+        return cls(
+            kernel=_pair(module.kernel_size),
+            stride=_pair(module.stride if module.stride is not None else module.kernel_size),
+            padding=_pair(padding),
+            dilation=_pair(getattr(module, "dilation", 1)),
+            groups=int(getattr(module, "groups", 1)),
+            ceil_mode=bool(getattr(module, "ceil_mode", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class LayerStats:
     """Summary of one layer's output (all channels and positions)."""
 
@@ -112,6 +139,7 @@ class Layer:
         input: The input (read-only), kept for pooling layers only, else ``None``.
         depth: Nesting depth of the module (0 for a child of the model).
         is_leaf: Whether the module has no submodules.
+        geometry: Kernel, stride, padding, dilation and groups of conv and pooling layers.
     """
 
     index: int
@@ -126,6 +154,7 @@ class Layer:
     input: np.ndarray | None = field(default=None, repr=False)
     depth: int = 0
     is_leaf: bool = True
+    geometry: Geometry | None = None
     _stats: list[LayerStats] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -299,10 +328,8 @@ def _grow(
 
 
 def _stats(array: np.ndarray) -> LayerStats:
-    t = torch.from_numpy(array)
-    lo, hi = torch.aminmax(t)
-    zeros = 1.0 - torch.count_nonzero(t).item() / max(1, t.numel())
-    return LayerStats(float(lo), float(hi), float(t.mean()), float(zeros))
+    zeros = 1.0 - np.count_nonzero(array) / max(1, array.size)
+    return LayerStats(float(array.min()), float(array.max()), float(array.mean()), float(zeros))
 
 
 def _frozen(t: torch.Tensor) -> np.ndarray:
@@ -367,6 +394,7 @@ def _layers(model: Model, x: torch.Tensor, recorder: _Recorder) -> tuple[Layer, 
                 input=_frozen(inp[0]) if inp is not None else None,
                 depth=name.count("."),
                 is_leaf=leaf,
+                geometry=Geometry.of(module),
             )
         )
     return tuple(layers)

@@ -1,0 +1,24 @@
+"""cnnviz: the router. Page config, the shared sidebar, and the list of pages."""
+
+import streamlit as st
+
+import cnnviz.ui as ui
+
+st.set_page_config(page_title="cnnviz — how a CNN sees", page_icon="🔍", layout="wide")
+ui.configure_runtime()
+ui.sidebar()
+page = st.navigation(
+    [
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page(
+            "app_pages/feature_maps.py",
+            title="Feature maps",
+            icon=":material/grid_view:",
+            url_path="feature_maps",
+        ),
+        st.Page(
+            "app_pages/pooling.py", title="Pooling", icon=":material/compress:", url_path="pooling"
+        ),
+    ]
+)
+page.run()

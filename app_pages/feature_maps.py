@@ -1,0 +1,78 @@
+"""Feature maps: what one layer makes of the image, channel by channel."""
+
+import streamlit as st
+
+import cnnviz.ui as ui
+from cnnviz import figures
+
+st.title("Feature maps")
+st.caption(
+    "Each convolution filter slides over its input and makes one map (a channel): bright where "
+    "the filter's pattern is present. Step through the layers to watch maps shrink and multiply."
+)
+selection = ui.current_selection()
+if selection is None:
+    st.stop()
+with ui.error_boundary("the feature maps"):
+    model = ui.current_model(selection)
+    ui.model_banner(model, selection)
+    probe = ui.cached_probe(model, selection)
+    image_col, chart_col = st.columns([1, 2])
+    image_col.image(probe.image, caption="The network's input", width=220)
+    chart_col.plotly_chart(
+        figures.predictions_figure(probe.predictions, probe.trained), key="fm.predictions"
+    )
+
+    layer = ui.layer_picker(probe, "fm")
+    shape = " x ".join(str(d) for d in layer.shape)
+    kind = "C x H x W" if layer.is_map else "values"
+    st.subheader(f"Output of {layer.name} ({layer.type_name}): {shape} ({kind})")
+    st.caption(f"`{layer.description}` · receptive field {layer.receptive_field.describe()}")
+    stats = layer.stats
+    cols = st.columns(5)
+    cols[0].metric("Parameters", f"{layer.params:,}")
+    cols[1].metric("Min", f"{stats.min:.3g}")
+    cols[2].metric("Max", f"{stats.max:.3g}")
+    cols[3].metric("Mean", f"{stats.mean:.3g}")
+    cols[4].metric("Zeros", f"{stats.zero_fraction:.0%}")
+
+    if layer.is_map:
+        view = ui.channel_controls("fm", layer.shape[0])
+        order = figures.channel_order(layer, view.order)[: view.limit]
+        grid = figures.feature_grid(layer.output, order, view.colormap, view.scale)
+        if grid.value_range is not None:
+            lo, hi = grid.value_range
+            scale_note = f"one shared colour scale: darkest = {lo:.3g}, brightest = {hi:.3g}"
+        else:
+            scale_note = "each channel on its own colour scale (darkest = its min)"
+        st.image(
+            grid.image,
+            caption=f"{len(order)} of {layer.shape[0]} channels of {layer.name} "
+            f"({layer.shape[1]} x {layer.shape[2]} each), {scale_note}",
+        )
+        ui.png_download(grid.image, f"{layer.name}_maps.png", "fm.download")
+
+        st.subheader("One channel up close")
+        channel = st.selectbox("Channel", order, key="fm.channel", format_func=lambda c: f"#{c}")
+        opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.55, 0.05, key="fm.opacity")
+        heat_col, overlay_col = st.columns(2)
+        heat_col.plotly_chart(
+            figures.heatmap_figure(
+                layer.output[channel], f"{layer.name} channel #{channel}", view.colormap
+            ),
+            key="fm.heatmap",
+        )
+        overlay_col.image(
+            figures.overlay(probe.image, layer.output[channel], view.colormap, opacity),
+            caption=f"Channel #{channel} stretched over the input image",
+            width="stretch",
+        )
+    else:
+        st.plotly_chart(
+            figures.vector_figure(layer.output, f"{layer.name}: {layer.shape[0]} values"),
+            key="fm.vector",
+        )
+
+    st.plotly_chart(figures.shape_figure(probe, layer.name), key="fm.shapes")
+    with st.expander("Layer table: every layer's shape, parameters, receptive field and stats"):
+        st.dataframe(figures.layer_rows(probe), hide_index=True, key="fm.table")

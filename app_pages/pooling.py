@@ -1,0 +1,79 @@
+"""Pooling: what each pooling layer keeps, max vs average, and global average pooling."""
+
+import streamlit as st
+
+import cnnviz.ui as ui
+from cnnviz import figures, steps
+
+st.title("Pooling")
+st.caption(
+    "A pooling layer slides a small window over each map and keeps one number per window: "
+    "the largest (max pooling) or the mean (average pooling). Maps get smaller; channels stay."
+)
+selection = ui.current_selection()
+if selection is None:
+    st.stop()
+with ui.error_boundary("the pooling views"):
+    model = ui.current_model(selection)
+    ui.model_banner(model, selection)
+    probe = ui.cached_probe(model, selection)
+    pools = list(probe.pooling_layers())
+    if not pools:
+        st.info(f"{model.spec.label} has no pooling layers.")
+    else:
+        layer = ui.layer_picker(probe, "pool", pools)
+        g = layer.geometry
+        c, h, w = layer.input.shape
+        _, oh, ow = layer.shape
+        if g is not None:
+            st.markdown(
+                f"**{layer.name}**: `{layer.description}` — window {g.kernel} x {g.kernel}, "
+                f"stride {g.stride}, padding {g.padding}. Output side = "
+                f"floor(({w} + 2·{g.padding} − {g.dilation}·({g.kernel} − 1) − 1) / {g.stride})"
+                f" + 1 = **{ow}**."
+            )
+        else:
+            st.markdown(
+                f"**{layer.name}**: `{layer.description}` — adaptive pooling: PyTorch picks the "
+                f"windows so that {h} x {w} becomes {oh} x {ow}."
+            )
+        view = ui.channel_controls("pool", c)
+        order = figures.channel_order(layer, view.order)[: view.limit]
+        before = figures.feature_grid(layer.input, order, view.colormap, view.scale)
+        after = figures.feature_grid(layer.output, order, view.colormap, view.scale)
+        left, right = st.columns(2)
+        left.image(before.image, caption=f"Input: {c} x {h} x {w}", width="stretch")
+        right.image(after.image, caption=f"Output: {c} x {oh} x {ow}", width="stretch")
+
+        st.subheader("Max vs average pooling on the same input")
+        compared = steps.compare_pooling(layer)
+        channel = st.selectbox("Channel", order, key="pool.channel", format_func=lambda k: f"#{k}")
+        cols = st.columns(3)
+        for col, values, name in (
+            (cols[0], compared.input[channel], "input"),
+            (cols[1], compared.max[channel], "max pooling"),
+            (cols[2], compared.avg[channel], "average pooling"),
+        ):
+            col.plotly_chart(
+                figures.heatmap_figure(values, f"{name} #{channel}", view.colormap),
+                key=f"pool.{name}",
+            )
+        st.caption(
+            "Max pooling keeps the strongest response in each window (a feature is present "
+            "somewhere here); average pooling keeps the mean (smoother, weaker peaks)."
+        )
+
+    pooled = probe.pooled_vector()
+    st.subheader("Global average pooling")
+    if pooled is None:
+        st.info(f"{model.spec.label} has no global pooling: its classifier reads whole maps.")
+    else:
+        source, vector = pooled
+        st.markdown(
+            f"The last maps are averaged over all positions into one number per channel: "
+            f"{vector.size} values (taken at `{source.name}`) that the classifier reads."
+        )
+        st.plotly_chart(
+            figures.vector_figure(vector, f"Pooled vector ({vector.size} channels)"),
+            key="pool.vector",
+        )

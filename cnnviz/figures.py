@@ -1,0 +1,317 @@
+"""Pictures of what a network computed: map montages, overlays and plotly charts.
+
+Everything here turns the plain results of :mod:`cnnviz.probe` and :mod:`cnnviz.steps` into
+something to look at; nothing here computes the network. Montages are numpy/PIL (fast, one image
+for the browser), charts are plotly figures.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import plotly.colors
+import plotly.graph_objects as go
+from PIL import Image, ImageDraw, ImageFont
+
+from cnnviz.probe import Layer, Prediction, Probe
+
+__all__ = [
+    "COLORMAPS",
+    "Grid",
+    "channel_order",
+    "feature_grid",
+    "heatmap_figure",
+    "layer_rows",
+    "overlay",
+    "predictions_figure",
+    "shape_figure",
+    "to_png",
+    "to_uint8",
+    "vector_figure",
+]
+
+Scale = Literal["shared", "channel"]
+COLORMAPS = ("viridis", "magma", "gray", "RdBu")
+"""Colormaps offered on the pages; ``RdBu`` is diverging (blue low, red high)."""
+MIN_CELL = 72  # smallest side in pixels of one map in a montage: readable on a projector
+MAX_CELL = 160
+GAP = 3
+LABEL_H = 16
+BACKGROUND = (255, 255, 255)
+
+
+@functools.cache
+def _lut(colormap: str) -> np.ndarray:
+    """(256, 3) uint8 lookup table sampled from a plotly colorscale."""
+    if colormap == "gray":
+        ramp = np.arange(256, dtype=np.uint8)
+        return np.stack([ramp, ramp, ramp], axis=1)
+    scale = "RdBu_r" if colormap == "RdBu" else colormap.capitalize()
+    colors = plotly.colors.sample_colorscale(scale, list(np.linspace(0.0, 1.0, 256)))
+    rgb = [tuple(int(v) for v in c[4:-1].split(",")) for c in colors]
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def to_uint8(maps: np.ndarray, scale: Scale = "shared") -> np.ndarray:
+    """Map values to 0..255, over all maps at once or each map on its own.
+
+    ``v -> 255 * (v - lo) / (hi - lo)``, where ``lo, hi`` are the min and max over all maps
+    (``"shared"``: brightness compares across channels) or over each map (``"channel"``: every
+    map uses its full range, hiding that some are nearly off). A constant map becomes 0.
+
+    Args:
+        maps: Array (C, H, W) or (H, W).
+        scale: ``"shared"`` or ``"channel"``.
+
+    Returns:
+        uint8 array of the same shape.
+    """
+    x = np.asarray(maps, dtype=np.float32)
+    squeeze = x.ndim == 2
+    if squeeze:
+        x = x[None]
+    axes = (1, 2) if scale == "channel" else (0, 1, 2)
+    lo = x.min(axis=axes, keepdims=True)
+    span = x.max(axis=axes, keepdims=True) - lo
+    span[span == 0] = np.inf
+    out = ((x - lo) * (255.0 / span)).astype(np.uint8)
+    return out[0] if squeeze else out
+
+
+def channel_order(layer: Layer, by: Literal["index", "mean"] = "index") -> list[int]:
+    """Channel indices in display order: by number, or by mean activation (strongest first)."""
+    count = layer.shape[0]
+    if by == "mean":
+        means = layer.output.reshape(count, -1).mean(axis=1)
+        return [int(i) for i in np.argsort(-means, kind="stable")]
+    return list(range(count))
+
+
+@functools.cache
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=size)
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A montage of maps and what it shows.
+
+    Attributes:
+        image: The montage, RGB.
+        channels: Channel index of each cell, row by row.
+        columns: Cells per row.
+        cell: Side of one cell in pixels (maps are enlarged with nearest neighbour).
+        value_range: (min, max) that black and white stand for when the scale is shared,
+            else ``None``.
+    """
+
+    image: Image.Image
+    channels: tuple[int, ...]
+    columns: int
+    cell: int
+    value_range: tuple[float, float] | None
+
+
+def feature_grid(
+    maps: np.ndarray,
+    channels: Sequence[int] | None = None,
+    colormap: str = "viridis",
+    scale: Scale = "shared",
+    columns: int | None = None,
+) -> Grid:
+    """Lay feature maps side by side, each labelled with its channel number.
+
+    Args:
+        maps: Array (C, H, W), e.g. ``layer.output``.
+        channels: Which channels, in order (default all).
+        colormap: One of :data:`COLORMAPS`.
+        scale: ``"shared"`` (one range for all maps) or ``"channel"`` (each map its own).
+        columns: Cells per row (default about square, at most 16).
+
+    Returns:
+        The :class:`Grid`.
+    """
+    picked = list(range(maps.shape[0])) if channels is None else [int(c) for c in channels]
+    shown = np.asarray(maps)[picked]
+    scaled = _lut(colormap)[to_uint8(shown, scale)]  # (N, H, W, 3)
+    n, h, w = shown.shape
+    cols = columns or min(16, max(1, math.ceil(math.sqrt(n))))
+    rows = math.ceil(n / cols)
+    factor = max(1, math.ceil(MIN_CELL / max(h, w)))
+    while factor > 1 and max(h, w) * factor > MAX_CELL:
+        factor -= 1
+    ch, cw = h * factor, w * factor
+    scaled = scaled.repeat(factor, axis=1).repeat(factor, axis=2)
+    canvas = np.full(
+        (rows * (ch + LABEL_H + GAP) + GAP, cols * (cw + GAP) + GAP, 3), 255, dtype=np.uint8
+    )
+    for k in range(n):
+        top = GAP + (k // cols) * (ch + LABEL_H + GAP) + LABEL_H
+        left = GAP + (k % cols) * (cw + GAP)
+        canvas[top : top + ch, left : left + cw] = scaled[k]
+    image = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(image)
+    font = _font(12)
+    for k, channel in enumerate(picked):
+        top = GAP + (k // cols) * (ch + LABEL_H + GAP)
+        left = GAP + (k % cols) * (cw + GAP)
+        draw.text((left + 1, top + 1), f"#{channel}", fill=(40, 40, 40), font=font)
+    value_range = (float(shown.min()), float(shown.max())) if scale == "shared" else None
+    return Grid(image, tuple(picked), cols, max(ch, cw), value_range)
+
+
+def overlay(
+    image: Image.Image, heat: np.ndarray, colormap: str = "magma", opacity: float = 0.55
+) -> Image.Image:
+    """Lay a map over the image it came from, stretched to the image's size.
+
+    Args:
+        image: The image the network saw (``Probe.image``).
+        heat: One map (H, W); scaled to its own min..max.
+        colormap: One of :data:`COLORMAPS`.
+        opacity: 0 shows only the image, 1 only the map.
+
+    Returns:
+        An RGB image of the same size as ``image``.
+    """
+    stretched = Image.fromarray(np.asarray(heat, dtype=np.float32), mode="F").resize(
+        image.size, Image.Resampling.BILINEAR
+    )
+    colored = _lut(colormap)[to_uint8(np.asarray(stretched))].astype(np.float32)
+    base = np.asarray(image.convert("RGB"), dtype=np.float32)
+    blend = (1.0 - opacity) * base + opacity * colored
+    return Image.fromarray(blend.clip(0, 255).astype(np.uint8))
+
+
+def heatmap_figure(values: np.ndarray, title: str, colormap: str = "viridis") -> go.Figure:
+    """One map as an interactive heatmap (hover shows each value), rows top to bottom."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.asarray(values),
+            colorscale="RdBu_r" if colormap == "RdBu" else colormap.capitalize(),
+            hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
+    fig.update_xaxes(constrain="domain")
+    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=380)
+    return fig
+
+
+def predictions_figure(predictions: Sequence[Prediction], trained: bool) -> go.Figure:
+    """Top-k classes as horizontal bars, most probable on top."""
+    labels = [p.label for p in predictions][::-1]
+    probs = [p.probability for p in predictions][::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=probs,
+            y=labels,
+            orientation="h",
+            text=[f"{p:.1%}" for p in probs],
+            textposition="auto",
+            marker_color="#1f77b4" if trained else "#9e9e9e",
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+        )
+    )
+    title = "Top-5 predictions" if trained else "Top-5 predictions (random weights: meaningless)"
+    fig.update_layout(
+        title=title,
+        xaxis={"range": [0, 1], "tickformat": ".0%"},
+        yaxis={"type": "category"},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=260,
+    )
+    return fig
+
+
+def shape_figure(probe: Probe, highlight: str | None = None) -> go.Figure:
+    """How the map shape changes through the network: spatial side falls, channels rise.
+
+    Bars give the channels of each main layer with map output (log scale, right axis), the line
+    gives the spatial side H (left axis). ``highlight`` marks the selected layer.
+    """
+    layers = [x for x in probe.layers if x.is_main and x.is_map]
+    names = [x.name for x in layers]
+    colors = ["#d62728" if x.name == highlight else "#aec7e8" for x in layers]
+    fig = go.Figure()
+    fig.add_bar(
+        x=names,
+        y=[x.shape[0] for x in layers],
+        name="channels",
+        marker_color=colors,
+        yaxis="y2",
+        hovertemplate="%{x}: %{y} channels<extra></extra>",
+    )
+    fig.add_scatter(
+        x=names,
+        y=[x.shape[1] for x in layers],
+        name="height = width (px)",
+        mode="lines+markers",
+        line={"color": "#ff7f0e", "width": 3},
+        hovertemplate="%{x}: %{y} px<extra></extra>",
+    )
+    fig.update_layout(
+        title="Shape through the network: maps shrink, channels grow",
+        yaxis={"title": "height = width", "rangemode": "tozero"},
+        yaxis2={"title": "channels", "overlaying": "y", "side": "right", "type": "log"},
+        xaxis={"showticklabels": len(names) <= 30, "tickangle": -45},
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=330,
+    )
+    return fig
+
+
+def vector_figure(vector: np.ndarray, title: str) -> go.Figure:
+    """A 1-D vector (e.g. after global average pooling) as bars, one per channel."""
+    values = np.asarray(vector, dtype=np.float32).reshape(-1)
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(values.size),
+            y=values,
+            marker_color="#2ca02c",
+            hovertemplate="channel %{x}: %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis_title="channel",
+        yaxis_title="value",
+        bargap=0,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=260,
+    )
+    return fig
+
+
+def layer_rows(probe: Probe, main_only: bool = False) -> list[dict[str, object]]:
+    """The layer table: one row per layer, for a data frame on the page."""
+    return [
+        {
+            "#": x.index,
+            "layer": x.name,
+            "type": x.type_name,
+            "output shape": " x ".join(str(d) for d in x.shape),
+            "parameters": x.params,
+            "receptive field": x.receptive_field.describe(),
+            "min": round(x.stats.min, 3),
+            "max": round(x.stats.max, 3),
+            "mean": round(x.stats.mean, 3),
+            "zeros": f"{x.stats.zero_fraction:.0%}",
+        }
+        for x in probe.layers
+        if x.is_main or not main_only
+    ]
+
+
+def to_png(image: Image.Image) -> bytes:
+    """PNG bytes of an image, for download buttons."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

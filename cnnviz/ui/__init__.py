@@ -1,0 +1,36 @@
+"""The only Streamlit code inside cnnviz: state keys, cached loaders, shared widgets, errors.
+
+Pages import this package and :mod:`cnnviz`, never torch, numpy or PIL (see DESIGN.md).
+"""
+
+from cnnviz.ui.session import (
+    Keys,
+    cached_probe,
+    configure_runtime,
+    current_model,
+    current_selection,
+    error_boundary,
+)
+from cnnviz.ui.widgets import (
+    channel_controls,
+    layer_picker,
+    model_banner,
+    png_download,
+    sample_gallery,
+    sidebar,
+)
+
+__all__ = [
+    "Keys",
+    "cached_probe",
+    "channel_controls",
+    "configure_runtime",
+    "current_model",
+    "current_selection",
+    "error_boundary",
+    "layer_picker",
+    "model_banner",
+    "png_download",
+    "sample_gallery",
+    "sidebar",
+]

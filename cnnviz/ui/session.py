@@ -1,0 +1,174 @@
+"""Session state keys, cached loaders and the error boundary shared by every page.
+
+Caching (see DESIGN.md): models are ``st.cache_resource`` (one per name + weights, shared by all
+sessions; the :class:`cnnviz.Model` carries the lock that serializes hook work on it). Probes are
+``st.cache_resource`` too, keyed by model key + image digest: a probe holds every layer's output
+(tens to hundreds of MB for a big net), and ``st.cache_data`` would pickle and copy all of it on
+every rerun; a :class:`cnnviz.Probe` is immutable (read-only arrays), so sharing it is safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import streamlit as st
+from PIL import Image
+
+import cnnviz
+from cnnviz.errors import CnnvizError
+
+log = logging.getLogger(__name__)
+
+
+class Keys:
+    """Session-state keys of the shared sidebar; also the URL query parameter names."""
+
+    MODEL = "model"
+    WEIGHTS = "weights"
+    CHECKPOINT = "checkpoint"
+    SOURCE = "source"
+    SAMPLE = "sample"
+    UPLOAD = "upload"
+
+
+WEIGHT_CHOICES = ("auto", "pretrained", "random", "checkpoint")
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What the sidebar chose: the model and the image every page shows."""
+
+    model_name: str
+    weights: str
+    image: Image.Image
+    image_label: str
+    image_digest: str
+    notes: tuple[str, ...]
+    checkpoint: bytes | None = None
+
+
+@contextlib.contextmanager
+def error_boundary(what: str = "this") -> Iterator[None]:
+    """Show a :class:`cnnviz.CnnvizError` as its message, anything else as a short notice.
+
+    Streamlit's own control flow (rerun, stop) passes through untouched; unexpected errors are
+    logged with their traceback, never shown as one.
+    """
+    try:
+        yield
+    except CnnvizError as error:
+        st.error(str(error), icon=":material/error:")
+    except Exception as error:
+        log.exception("unexpected error while computing %s", what)
+        st.error(
+            f"Something went wrong while computing {what} ({type(error).__name__}). "
+            "Try another image or model; the details are in the server log.",
+            icon=":material/error:",
+        )
+
+
+def default_model() -> str:
+    """ResNet-18 when its ImageNet weights are on this computer, else LeNet-5 (offline)."""
+    return "resnet18" if cnnviz.pretrained_available("resnet18") else "lenet5"
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the model…")
+def _model(name: str, weights: str) -> cnnviz.Model:
+    return cnnviz.load_model(name, weights)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the checkpoint…")
+def _checkpoint_model(name: str, digest: str, _data: bytes) -> cnnviz.Model:
+    return cnnviz.load_model(name, _data)
+
+
+def current_model(selection: Selection) -> cnnviz.Model:
+    """The cached model for the selection; downloads pretrained weights with a progress bar.
+
+    Raises:
+        CnnvizError: The weights cannot be had (shown by :func:`error_boundary`).
+    """
+    name, weights = selection.model_name, selection.weights
+    if weights == "checkpoint":
+        if selection.checkpoint is None:
+            raise cnnviz.ModelError("Upload a checkpoint file (.pt) in the sidebar first.")
+        digest = hashlib.sha256(selection.checkpoint).hexdigest()
+        return _checkpoint_model(name, digest, selection.checkpoint)
+    if weights == "pretrained" and not cnnviz.pretrained_available(name):
+        spec = cnnviz.MODELS[name]
+        if spec.is_torchvision:
+            bar = st.progress(0.0, text=f"Downloading {spec.label} weights…")
+
+            def show(done: int, total: int | None) -> None:
+                fraction = done / total if total else 0.0
+                bar.progress(min(1.0, fraction), text=f"Downloading… {done / 2**20:.1f} MB")
+
+            try:
+                cnnviz.download_weights(name, progress=show)
+            finally:
+                bar.empty()
+    return _model(name, weights)
+
+
+@st.cache_resource(max_entries=6, show_spinner="Running the network on the image…")
+def _probe(model_key: str, image_digest: str, _model: cnnviz.Model, _image: Image.Image):
+    return cnnviz.probe(_model, _image)
+
+
+def cached_probe(model: cnnviz.Model, selection: Selection) -> cnnviz.Probe:
+    """One probe per (model weights, image), shared by every page and session."""
+    return _probe(model.key, selection.image_digest, model, selection.image)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _uploaded_image(data: bytes) -> Image.Image:
+    return cnnviz.load_image(data)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def sample_image(key: str) -> Image.Image:
+    return cnnviz.load_sample(key)
+
+
+def current_selection() -> Selection | None:
+    """Read the sidebar's widgets (see :func:`cnnviz.ui.sidebar`) into a :class:`Selection`.
+
+    Returns ``None`` (after showing why) when the chosen image cannot be used.
+    """
+    state = st.session_state
+    name = state.get(Keys.MODEL) or default_model()
+    weights = state.get(Keys.WEIGHTS) or "auto"
+    upload = state.get(Keys.UPLOAD)
+    checkpoint = state.get(Keys.CHECKPOINT)
+    checkpoint_bytes = checkpoint.getvalue() if checkpoint is not None else None
+    try:
+        if state.get(Keys.SOURCE) == "upload" and upload is not None:
+            image = _uploaded_image(upload.getvalue())
+            label = upload.name
+        else:
+            key = state.get(Keys.SAMPLE) or default_sample(name)
+            image = sample_image(key)
+            label = next(s.title for s in cnnviz.list_samples() if s.key == key)
+    except CnnvizError as error:
+        st.error(str(error), icon=":material/broken_image:")
+        return None
+    notes = tuple(image.info.get("cnnviz_notes", ()))
+    return Selection(
+        name, weights, image, label, cnnviz.image_digest(image), notes, checkpoint_bytes
+    )
+
+
+def default_sample(model_name: str) -> str:
+    """A digit for the digit nets, the cat for everything else."""
+    return "digit_3" if model_name == "lenet5" else "chelsea"
+
+
+@st.cache_resource
+def configure_runtime() -> bool:
+    """Once per process: logging for the server log (errors are logged, never shown raw)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    return True

@@ -1,0 +1,174 @@
+"""Widgets shared by the pages: the sidebar, the layer picker, channel controls, banners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+from PIL import Image
+
+import cnnviz
+from cnnviz import figures
+from cnnviz.ui.session import (
+    WEIGHT_CHOICES,
+    Keys,
+    Selection,
+    default_model,
+    default_sample,
+    sample_image,
+)
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
+
+
+def _use_upload() -> None:
+    st.session_state[Keys.SOURCE] = "upload"
+
+
+def _use_sample(key: str) -> None:
+    st.session_state[Keys.SOURCE] = "sample"
+    st.session_state[Keys.SAMPLE] = key
+
+
+def sidebar() -> None:
+    """The shared controls: model, weights and image; kept across pages and in the URL.
+
+    Options are shown by their plain names because a bound widget writes the shown text into
+    the URL: ``?model=resnet18&sample=chelsea`` stays short and shareable.
+    """
+    names = list(cnnviz.model_names())
+    model = default_model()
+    samples = [s.key for s in cnnviz.list_samples()]
+    with st.sidebar:
+        chosen = st.selectbox(
+            "Model", names, index=names.index(model), key=Keys.MODEL,
+            bind="query-params", persist_state="session",
+            help="The architecture whose layers every page shows.",
+        )  # fmt: skip
+        spec = cnnviz.MODELS[chosen]
+        st.caption(f"{spec.label}, {spec.year}")
+        weights = st.selectbox(
+            "Weights", WEIGHT_CHOICES, key=Keys.WEIGHTS, bind="query-params",
+            persist_state="session",
+            help="auto: pretrained if already on this computer, else random. pretrained: "
+            "learned on ImageNet (downloaded once). random: an untrained network. checkpoint: "
+            "a state dict file of your own.",
+        )  # fmt: skip
+        if weights == "checkpoint":
+            st.file_uploader(
+                "Checkpoint (a state dict saved with torch.save)", type=["pt", "pth"],
+                key=Keys.CHECKPOINT,
+            )  # fmt: skip
+        st.divider()
+        st.radio(
+            "Image", ["sample", "upload"], key=Keys.SOURCE, horizontal=True,
+            bind="query-params", persist_state="session",
+        )  # fmt: skip
+        st.selectbox(
+            "Sample", samples, index=samples.index(default_sample(model)), key=Keys.SAMPLE,
+            bind="query-params", persist_state="session",
+        )  # fmt: skip
+        st.file_uploader(
+            "Upload an image", type=IMAGE_TYPES, key=Keys.UPLOAD, on_change=_use_upload,
+            help="PNG, JPEG, WebP, BMP, GIF or TIFF, up to 20 MB.",
+        )  # fmt: skip
+        st.caption(f"cnnviz {cnnviz.__version__} · runs on your CPU")
+
+
+def model_banner(model: cnnviz.Model, selection: Selection) -> None:
+    """Say plainly which weights and image the page is showing."""
+    spec = model.spec
+    line = f"**{spec.label}** ({spec.year}) — {spec.summary} · image: **{selection.image_label}**"
+    st.markdown(line)
+    if model.trained:
+        st.caption(f":material/verified: {model.weights_source}")
+    else:
+        st.warning(model.weights_source, icon=":material/casino:")
+    for note in selection.notes:
+        st.info(note, icon=":material/info:")
+
+
+def _step(key: str, names: list[str], delta: int) -> None:
+    index = names.index(st.session_state[key]) if st.session_state.get(key) in names else 0
+    st.session_state[key] = names[max(0, min(len(names) - 1, index + delta))]
+
+
+def layer_picker(
+    probe: cnnviz.Probe, page: str, layers: list[cnnviz.Layer] | None = None
+) -> cnnviz.Layer:
+    """Pick a layer, with previous/next buttons; lists the main layers unless asked for all."""
+    if layers is None:
+        every = st.toggle(
+            "List every module (norms, activations, dropout…)", key=f"{page}.every_module"
+        )
+        layers = [x for x in probe.layers if every or x.is_main]
+    names = [x.name for x in layers]
+    by_name = {x.name: x for x in layers}
+    key = f"{page}.layer"
+    if st.session_state.get(key) not in names:
+        first_conv = next((x.name for x in layers if x.kind == "conv"), names[0])
+        st.session_state[key] = first_conv
+    left, middle, right = st.columns([1, 10, 1], vertical_alignment="bottom")
+    left.button("◀", key=f"{page}.prev", on_click=_step, args=(key, names, -1), help="Previous")
+    middle.selectbox(
+        "Layer", names, key=key,
+        format_func=lambda n: f"{by_name[n].index}. {n} — {by_name[n].type_name} "
+        f"{' x '.join(map(str, by_name[n].shape))}",
+    )  # fmt: skip
+    right.button("▶", key=f"{page}.next", on_click=_step, args=(key, names, 1), help="Next")
+    return by_name[st.session_state[key]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    """How to draw a stack of maps."""
+
+    colormap: str
+    scale: str
+    order: str
+    limit: int
+
+
+def channel_controls(page: str, channels: int) -> ChannelView:
+    """Colormap, shared or per-channel scale, order and how many channels to show."""
+    a, b, c, d = st.columns(4)
+    colormap = a.selectbox("Colormap", figures.COLORMAPS, key=f"{page}.colormap")
+    scale = b.radio(
+        "Colour scale", ["shared", "channel"], key=f"{page}.scale", horizontal=True,
+        format_func={"shared": "shared", "channel": "per channel"}.get,
+        help="Shared: one range for all maps, so brightness compares across channels. "
+        "Per channel: each map stretched to its own range.",
+    )  # fmt: skip
+    order = c.radio(
+        "Order", ["index", "mean"], key=f"{page}.order", horizontal=True,
+        format_func={"index": "channel number", "mean": "strongest first"}.get,
+    )  # fmt: skip
+    options = sorted({n for n in (16, 32, 64, 128, channels) if n <= channels})
+    if len(options) == 1:
+        d.metric("Channels", channels)
+        return ChannelView(colormap, scale, order, channels)
+    limit = d.select_slider("Channels shown", options, value=min(64, channels), key=f"{page}.limit")
+    return ChannelView(colormap, scale, order, int(limit))
+
+
+def png_download(image: Image.Image, file_name: str, key: str) -> None:
+    """A button that downloads ``image`` as a PNG."""
+    st.download_button(
+        "Download PNG", figures.to_png(image), file_name=file_name, mime="image/png",
+        key=key, on_click="ignore", icon=":material/download:",
+    )  # fmt: skip
+
+
+def sample_gallery() -> None:
+    """Thumbnails of the bundled samples, each with a button that makes it the current image."""
+    for kind in ("photo", "digit"):
+        samples = cnnviz.list_samples(kind)
+        columns = st.columns(len(samples))
+        for column, sample in zip(columns, samples, strict=True):
+            with column:
+                thumb = sample_image(sample.key)
+                st.image(thumb, caption=sample.title, width="stretch")
+                st.button(
+                    "Use", key=f"home.use.{sample.key}", on_click=_use_sample,
+                    args=(sample.key,), width="stretch",
+                )  # fmt: skip
