@@ -5,18 +5,12 @@ import streamlit as st
 import cnnviz.ui as ui
 from cnnviz import figures
 
-st.title("Feature maps")
-st.caption(
+model, probe = ui.page_start(
+    "Feature maps",
     "Each convolution filter slides over its input and makes one map (a channel): bright where "
-    "the filter's pattern is present. Step through the layers to watch maps shrink and multiply."
+    "the filter's pattern is present. Step through the layers to watch maps shrink and multiply.",
 )
-selection = ui.current_selection()
-if selection is None:
-    st.stop()
 with ui.error_boundary("the feature maps"):
-    model = ui.current_model(selection)
-    ui.model_banner(model, selection)
-    probe = ui.cached_probe(model, selection)
     image_col, chart_col = st.columns([1, 2])
     image_col.image(probe.image, caption="The network's input", width=220)
     chart_col.plotly_chart(

@@ -5,18 +5,12 @@ import streamlit as st
 import cnnviz.ui as ui
 from cnnviz import figures, steps
 
-st.title("Pooling")
-st.caption(
-    "A pooling layer slides a small window over each map and keeps one number per window: "
-    "the largest (max pooling) or the mean (average pooling). Maps get smaller; channels stay."
+model, probe = ui.page_start(
+    "Pooling",
+    "A pooling layer slides a small window over each map and keeps one number per window: the "
+    "largest (max pooling) or the mean (average pooling). Maps get smaller; channels stay.",
 )
-selection = ui.current_selection()
-if selection is None:
-    st.stop()
 with ui.error_boundary("the pooling views"):
-    model = ui.current_model(selection)
-    ui.model_banner(model, selection)
-    probe = ui.cached_probe(model, selection)
     pools = list(probe.pooling_layers())
     if not pools:
         st.info(f"{model.spec.label} has no pooling layers.")
@@ -37,7 +31,7 @@ with ui.error_boundary("the pooling views"):
                 f"**{layer.name}**: `{layer.description}` — adaptive pooling: PyTorch picks the "
                 f"windows so that {h} x {w} becomes {oh} x {ow}."
             )
-        view = ui.channel_controls("pool", c)
+        view = ui.channel_controls("pool", c, shown=16)
         order = figures.channel_order(layer, view.order)[: view.limit]
         before = figures.feature_grid(layer.input, order, view.colormap, view.scale)
         after = figures.feature_grid(layer.output, order, view.colormap, view.scale)
@@ -49,18 +43,17 @@ with ui.error_boundary("the pooling views"):
         compared = steps.compare_pooling(layer)
         channel = st.selectbox("Channel", order, key="pool.channel", format_func=lambda k: f"#{k}")
         cols = st.columns(3)
-        for col, values, name in (
-            (cols[0], compared.input[channel], "input"),
-            (cols[1], compared.max[channel], "max pooling"),
-            (cols[2], compared.avg[channel], "average pooling"),
-        ):
+        span = compared.value_range(channel)
+        names = ("input", "max pooling", "average pooling")
+        for col, value, name in zip(cols, compared.channel(channel), names, strict=True):
             col.plotly_chart(
-                figures.heatmap_figure(values, f"{name} #{channel}", view.colormap),
+                figures.heatmap_figure(value, f"{name} #{channel}", view.colormap, span),
                 key=f"pool.{name}",
             )
         st.caption(
             "Max pooling keeps the strongest response in each window (a feature is present "
-            "somewhere here); average pooling keeps the mean (smoother, weaker peaks)."
+            "somewhere here); average pooling keeps the mean (smoother, weaker peaks). All three "
+            f"share one colour scale. {layer.name} itself is a {layer.type_name}."
         )
 
     pooled = probe.pooled_vector()

@@ -189,11 +189,27 @@ def overlay(
     return Image.fromarray(blend.clip(0, 255).astype(np.uint8))
 
 
-def heatmap_figure(values: np.ndarray, title: str, colormap: str = "viridis") -> go.Figure:
-    """One map as an interactive heatmap (hover shows each value), rows top to bottom."""
+def heatmap_figure(
+    values: np.ndarray,
+    title: str,
+    colormap: str = "viridis",
+    value_range: tuple[float, float] | None = None,
+) -> go.Figure:
+    """One map as an interactive heatmap (hover shows each value), rows top to bottom.
+
+    Args:
+        values: The map (H, W).
+        title: Figure title.
+        colormap: One of :data:`COLORMAPS`.
+        value_range: (min, max) the colours span, so several figures compare; default the
+            map's own range.
+    """
+    lo, hi = value_range if value_range is not None else (None, None)
     fig = go.Figure(
         go.Heatmap(
             z=np.asarray(values),
+            zmin=lo,
+            zmax=hi,
             colorscale="RdBu_r" if colormap == "RdBu" else colormap.capitalize(),
             hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
         )

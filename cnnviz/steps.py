@@ -82,6 +82,15 @@ class PoolingComparison:
     max: np.ndarray
     avg: np.ndarray
 
+    def channel(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(input, max-pooled, average-pooled) maps of one channel."""
+        return self.input[index], self.max[index], self.avg[index]
+
+    def value_range(self, index: int) -> tuple[float, float]:
+        """(min, max) over the three maps of one channel: one colour scale for all three."""
+        maps = self.channel(index)
+        return min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)
+
 
 def compare_pooling(layer: Layer) -> PoolingComparison:
     """Pool a pooling layer's own input both ways: keep the largest value, or the mean.
@@ -101,7 +110,7 @@ def compare_pooling(layer: Layer) -> PoolingComparison:
     """
     if layer.kind != "pool" or layer.input is None or layer.input.ndim != 3:
         raise InputError(f"{layer.name} is not a pooling layer over feature maps.")
-    x = torch.from_numpy(np.ascontiguousarray(layer.input))[None]
+    x = torch.from_numpy(layer.input.copy())[None]  # the recorded array is read-only
     g = layer.geometry
     with torch.no_grad():
         if g is None:

@@ -13,8 +13,12 @@ from cnnviz.ui.session import (
     WEIGHT_CHOICES,
     Keys,
     Selection,
+    cached_probe,
+    current_model,
+    current_selection,
     default_model,
     default_sample,
+    error_boundary,
     sample_image,
 )
 
@@ -129,8 +133,9 @@ class ChannelView:
     limit: int
 
 
-def channel_controls(page: str, channels: int) -> ChannelView:
-    """Colormap, shared or per-channel scale, order and how many channels to show."""
+def channel_controls(page: str, channels: int, shown: int = 64) -> ChannelView:
+    """Colormap, shared or per-channel scale, order and how many channels to show (default
+    ``shown``)."""
     a, b, c, d = st.columns(4)
     colormap = a.selectbox("Colormap", figures.COLORMAPS, key=f"{page}.colormap")
     scale = b.radio(
@@ -147,7 +152,9 @@ def channel_controls(page: str, channels: int) -> ChannelView:
     if len(options) == 1:
         d.metric("Channels", channels)
         return ChannelView(colormap, scale, order, channels)
-    limit = d.select_slider("Channels shown", options, value=min(64, channels), key=f"{page}.limit")
+    limit = d.select_slider(
+        "Channels shown", options, value=min(shown, channels), key=f"{page}.limit"
+    )
     return ChannelView(colormap, scale, order, int(limit))
 
 
@@ -172,3 +179,26 @@ def sample_gallery() -> None:
                     "Use", key=f"home.use.{sample.key}", on_click=_use_sample,
                     args=(sample.key,), width="stretch",
                 )  # fmt: skip
+
+
+def page_start(title: str, intro: str) -> tuple[cnnviz.Model, cnnviz.Probe]:
+    """Title, intro, the sidebar's model run on the sidebar's image, and the banner.
+
+    Stops the page (after showing why) when the image or the model cannot be had.
+
+    Returns:
+        The model and its probe of the current image.
+    """
+    st.title(title)
+    st.caption(intro)
+    selection = current_selection()
+    if selection is None:
+        st.stop()
+    loaded = None
+    with error_boundary("the model"):
+        model = current_model(selection)
+        model_banner(model, selection)
+        loaded = (model, cached_probe(model, selection))
+    if loaded is None:
+        st.stop()
+    return loaded

@@ -1,0 +1,103 @@
+"""The ``cnnviz`` command: start the app, fetch weights, list models, probe an image.
+
+cnnviz run [streamlit options]       start the app (same as `make run`)
+cnnviz models                        list the architectures and whether weights are here
+cnnviz download-weights resnet18 ... put torchvision's ImageNet weights in the torch cache
+cnnviz probe IMAGE --model lenet5    print every layer's shape and the top-5 predictions
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import cnnviz
+from cnnviz.errors import CnnvizError
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _progress_bar(label: str):
+    def show(done: int, total: int | None) -> None:
+        if total:
+            filled = int(30 * done / total)
+            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done / total:.0%}")
+        else:
+            sys.stderr.write(f"\r{label} {done / 2**20:.1f} MB")
+        sys.stderr.flush()
+
+    return show
+
+
+def _run(extra: list[str]) -> int:
+    app = Path(__file__).resolve().parents[1] / "app.py"
+    if not app.is_file():
+        _out("app.py is not beside the cnnviz package: run from a checkout of the repository.")
+        return 2
+    return subprocess.call([sys.executable, "-m", "streamlit", "run", str(app), *extra])
+
+
+def _models() -> int:
+    for name in cnnviz.model_names():
+        spec = cnnviz.MODELS[name]
+        here = "weights here" if cnnviz.pretrained_available(name) else "random only"
+        _out(f"{name:<20} {spec.label:<18} {spec.year}  {here}")
+    return 0
+
+
+def _download(names: list[str]) -> int:
+    for name in names:
+        path = cnnviz.download_weights(name, progress=_progress_bar(name))
+        sys.stderr.write("\n")
+        _out(f"{name}: {path}")
+    return 0
+
+
+def _probe(image: str, model_name: str, weights: str) -> int:
+    model = cnnviz.load_model(model_name, weights)
+    result = cnnviz.probe(model, cnnviz.load_image(image))
+    _out(model.weights_source)
+    for layer in result.layers:
+        if layer.is_main:
+            shape = " x ".join(map(str, layer.shape))
+            _out(f"{layer.index:>4} {layer.name:<40} {layer.type_name:<18} {shape}")
+    for p in result.predictions:
+        _out(f"{p.probability:7.2%}  {p.label}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``cnnviz`` console script."""
+    parser = argparse.ArgumentParser(prog="cnnviz", description="See how a CNN sees.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start the app (extra options go to streamlit)")
+    sub.add_parser("models", help="list the architectures")
+    download = sub.add_parser("download-weights", help="fetch pretrained ImageNet weights")
+    download.add_argument("names", nargs="+", choices=[n for n, s in cnnviz.MODELS.items()
+                                                       if s.is_torchvision])  # fmt: skip
+    probe = sub.add_parser("probe", help="print every layer's output shape for an image")
+    probe.add_argument("image")
+    probe.add_argument("--model", default="lenet5", choices=cnnviz.model_names())
+    probe.add_argument("--weights", default="auto")
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "run":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        if args.command == "run":
+            return _run(extra)
+        if args.command == "models":
+            return _models()
+        if args.command == "download-weights":
+            return _download(args.names)
+        return _probe(args.image, args.model, args.weights)
+    except CnnvizError as error:
+        sys.stderr.write(f"\ncnnviz: {error}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

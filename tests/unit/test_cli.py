@@ -1,0 +1,42 @@
+"""The cnnviz command line."""
+
+import pytest
+
+import cnnviz
+from cnnviz import cli
+
+
+def test_models_lists_every_architecture(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in cnnviz.model_names():
+        assert name in out
+
+
+def test_probe_prints_layers_and_predictions(
+    tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    image = tmp_path / "digit.png"
+    cnnviz.load_sample("digit_3").save(image)
+    assert cli.main(["probe", str(image), "--model", "lenet5", "--weights", "random"]) == 0
+    out = capsys.readouterr().out
+    assert "features.c1" in out
+    assert "6 x 28 x 28" in out
+    assert out.count("%") == 5
+
+
+def test_download_failure_is_a_sentence_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def offline(name: str, progress=None):
+        raise cnnviz.ModelError(f"no network for {name}")
+
+    monkeypatch.setattr(cnnviz, "download_weights", offline)
+    assert cli.main(["download-weights", "resnet18"]) == 1
+    assert "cnnviz: no network for resnet18" in capsys.readouterr().err
+
+
+def test_probe_of_a_missing_file_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["probe", "/nonexistent/cat.png"]) == 1
+    assert "cnnviz:" in capsys.readouterr().err
