@@ -34,15 +34,10 @@ with ui.error_boundary("the feature maps"):
         view = ui.channel_controls("fm", layer.shape[0])
         order = figures.channel_order(layer, view.order)[: view.limit]
         grid = figures.feature_grid(layer.output, order, view.colormap, view.scale)
-        if grid.value_range is not None:
-            lo, hi = grid.value_range
-            scale_note = f"one shared colour scale: darkest = {lo:.3g}, brightest = {hi:.3g}"
-        else:
-            scale_note = "each channel on its own colour scale (darkest = its min)"
         st.image(
             grid.image,
             caption=f"{len(order)} of {layer.shape[0]} channels of {layer.name} "
-            f"({layer.shape[1]} x {layer.shape[2]} each), {scale_note}",
+            f"({layer.shape[1]} x {layer.shape[2]} each), {grid.scale_note}",
         )
         ui.png_download(grid.image, f"{layer.name}_maps.png", "fm.download")
 

@@ -36,8 +36,14 @@ with ui.error_boundary("the pooling views"):
         before = figures.feature_grid(layer.input, order, view.colormap, view.scale)
         after = figures.feature_grid(layer.output, order, view.colormap, view.scale)
         left, right = st.columns(2)
-        left.image(before.image, caption=f"Input: {c} x {h} x {w}", width="stretch")
-        right.image(after.image, caption=f"Output: {c} x {oh} x {ow}", width="stretch")
+        left.image(
+            before.image, width="stretch",
+            caption=f"Input of {layer.name}: {c} x {h} x {w}; {before.scale_note}",
+        )  # fmt: skip
+        right.image(
+            after.image, width="stretch",
+            caption=f"Output of {layer.name}: {c} x {oh} x {ow}; {after.scale_note}",
+        )  # fmt: skip
 
         st.subheader("Max vs average pooling on the same input")
         compared = steps.compare_pooling(layer)

@@ -117,6 +117,14 @@ class Grid:
     cell: int
     value_range: tuple[float, float] | None
 
+    @property
+    def scale_note(self) -> str:
+        """Says how colours map to values, for the caption under the montage."""
+        if self.value_range is None:
+            return "each channel on its own colour scale (darkest = its own min)"
+        lo, hi = self.value_range
+        return f"one shared colour scale: darkest = {lo:.3g}, brightest = {hi:.3g}"
+
 
 def feature_grid(
     maps: np.ndarray,

@@ -193,14 +193,14 @@ class Model:
         size = self.spec.input_size
         if self.spec.resize is None:
             return image.resize((size, size), Image.Resampling.BILINEAR)
+        # Crop and resize in one step (PIL's ``box``): resizing the shorter side first would
+        # build a huge intermediate for extreme aspect ratios (a 100000 x 1 image).
         w, h = image.size
-        scale = self.spec.resize / min(w, h)
-        resized = image.resize(
-            (max(size, round(w * scale)), max(size, round(h * scale))), Image.Resampling.BILINEAR
+        crop = size * min(w, h) / self.spec.resize
+        left, top = (w - crop) / 2, (h - crop) / 2
+        return image.resize(
+            (size, size), Image.Resampling.BILINEAR, box=(left, top, left + crop, top + crop)
         )
-        left = (resized.width - size) // 2
-        top = (resized.height - size) // 2
-        return resized.crop((left, top, left + size, top + size))
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         """Turn an image into the network's input batch.
@@ -396,7 +396,9 @@ def _load_checkpoint(spec: ModelSpec, source: str | os.PathLike[str] | bytes) ->
             "architecture?"
         ) from error
     digest = hashlib.sha256(
-        b"".join(t.detach().cpu().numpy().tobytes() for t in state.values())
+        b"".join(
+            t.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes() for t in state.values()
+        )
     ).hexdigest()[:12]
     where = source if isinstance(source, str | os.PathLike) else "an uploaded file"
     return Model(

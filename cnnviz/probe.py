@@ -237,15 +237,20 @@ class Probe:
 
         Found as the last pooling output of spatial size 1x1; for models that pool with a
         function call instead of a module (DenseNet, MobileNetV2), the input of the first
-        fully connected layer after the last map.
+        fully connected layer after the last map, when it has one value per channel of that
+        map. Models whose classifier reads whole flattened maps (LeNet-5, VGG) have none.
         """
         for item in reversed(self.layers):
             if item.kind == "pool" and item.is_map and item.shape[1:] == (1, 1):
                 return item, item.output.reshape(-1)
         maps = [i for i, x in enumerate(self.layers) if x.is_map]
-        for item in self.layers[(maps[-1] + 1 if maps else 0) :]:
+        if not maps:
+            return None
+        channels = self.layers[maps[-1]].shape[0]
+        for item in self.layers[maps[-1] + 1 :]:
             if item.kind == "linear" and item.input is not None:
-                return item, item.input.reshape(-1)
+                vector = item.input.reshape(-1)
+                return (item, vector) if vector.size == channels else None
         return None
 
 
