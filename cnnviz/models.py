@@ -400,11 +400,12 @@ def _load_checkpoint(spec: ModelSpec, source: str | os.PathLike[str] | bytes) ->
             t.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes() for t in state.values()
         )
     ).hexdigest()[:12]
-    where = source if isinstance(source, str | os.PathLike) else "an uploaded file"
-    return Model(
-        module.eval(), spec, labels, "checkpoint",
-        f"Weights from the checkpoint {where}.", f"{spec.name}:ckpt:{digest}",
-    )  # fmt: skip
+    where = (
+        f"Weights from the checkpoint {source}."
+        if isinstance(source, str | os.PathLike)
+        else "Weights from an uploaded checkpoint file."
+    )
+    return Model(module.eval(), spec, labels, "checkpoint", where, f"{spec.name}:ckpt:{digest}")
 
 
 def _load_pretrained(spec: ModelSpec, progress: ProgressCallback | None) -> Model:

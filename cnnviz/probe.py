@@ -95,6 +95,8 @@ class Geometry:
     dilation: int = 1
     groups: int = 1
     ceil_mode: bool = False
+    count_include_pad: bool = True
+    divisor_override: int | None = None
 
     @classmethod
     def of(cls, module: nn.Module) -> Geometry | None:
@@ -109,6 +111,8 @@ class Geometry:
             dilation=_pair(getattr(module, "dilation", 1)),
             groups=int(getattr(module, "groups", 1)),
             ceil_mode=bool(getattr(module, "ceil_mode", False)),
+            count_include_pad=bool(getattr(module, "count_include_pad", True)),
+            divisor_override=getattr(module, "divisor_override", None),
         )
 
 

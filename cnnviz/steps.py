@@ -120,7 +120,13 @@ def compare_pooling(layer: Layer) -> PoolingComparison:
         else:
             kwargs = {"stride": g.stride, "padding": g.padding, "ceil_mode": g.ceil_mode}
             pooled_max = F.max_pool2d(x, g.kernel, dilation=g.dilation, **kwargs)
-            pooled_avg = F.avg_pool2d(x, g.kernel, **kwargs)
+            pooled_avg = F.avg_pool2d(
+                x,
+                g.kernel,
+                count_include_pad=g.count_include_pad,
+                divisor_override=g.divisor_override,
+                **kwargs,
+            )
     return PoolingComparison(
         layer=layer.name,
         kernel=g.kernel if g else None,

@@ -1,4 +1,4 @@
-"""Take full-page screenshots of a running cnnviz app with Debian's chromium (for people to look at).
+"""Take screenshots of a running cnnviz app with Debian's chromium, for people to look at.
 
 Usage: python scripts/screenshots.py http://127.0.0.1:8501 OUT_DIR [path ...]
        e.g. paths "/" "/feature_maps?model=resnet18" "/pooling?model=lenet5"
@@ -19,7 +19,9 @@ def main() -> None:
             executable_path="/usr/bin/chromium",
             args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking"],
         )
-        page = browser.new_page(viewport={"width": 1400, "height": int(os.environ.get("SHOT_HEIGHT", "2400"))})
+        page = browser.new_page(
+            viewport={"width": 1400, "height": int(os.environ.get("SHOT_HEIGHT", "2400"))}
+        )
         for index, path in enumerate(paths or ["/"]):
             page.goto(base + path)
             page.wait_for_selector("[data-testid='stAppViewContainer']", timeout=60000)

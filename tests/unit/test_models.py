@@ -390,7 +390,7 @@ def test_checkpoint_path_and_bytes_round_trip(tmp_path: Path) -> None:
     assert from_path.key.startswith("lenet5:ckpt:")
     assert from_path.key != load_model("lenet5", to_bytes(seeded_state(LeNet5, 2))).key
     assert str(path) in from_path.weights_source
-    assert from_bytes.weights_source == "Weights from the checkpoint an uploaded file."
+    assert from_bytes.weights_source == "Weights from an uploaded checkpoint file."
 
 
 def test_checkpoint_with_metadata_sets_the_classes() -> None:

@@ -1,0 +1,65 @@
+"""Home page: title, the current model's banner and predictions, and the sample gallery."""
+
+from __future__ import annotations
+
+import cnnviz
+
+DIGITS = {str(d) for d in range(10)}
+
+
+def test_home_renders_title_banner_and_random_weights_warning(open_page, text):
+    at = open_page()
+
+    assert not at.exception
+    assert text(at.title) == ["How does a convolutional network see?"]
+    assert at.selectbox(key="model").value == "lenet5"  # offline default
+    banners = [m for m in text(at.markdown) if m.startswith("**LeNet-5**")]
+    assert len(banners) == 1
+    assert "image: **Handwritten 3**" in banners[0]
+    assert text(at.warning) == ["Random, untrained weights: the predictions mean nothing."]
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert "What the network sees: 32 x 32, 1 channel(s)" in captions
+    assert {s.title for s in cnnviz.list_samples()} <= set(captions)  # the gallery thumbnails
+
+
+def test_home_predictions_are_five_digit_bars(open_page, charts, array):
+    at = open_page()
+
+    assert not at.exception
+    figure = charts(at)["home.predictions"]
+    (bars,) = figure["data"]
+    assert bars["type"] == "bar"
+    assert bars["orientation"] == "h"
+    labels = list(bars["y"])
+    assert len(labels) == 5
+    assert len(set(labels)) == 5
+    assert set(labels) <= DIGITS
+    probabilities = array(bars["x"])
+    assert probabilities.shape == (5,)
+    assert list(probabilities) == sorted(probabilities)  # most probable on top (last bar)
+    assert figure["layout"]["title"]["text"] == "Top-5 predictions (random weights: meaningless)"
+    assert bars["marker"]["color"] == "#9e9e9e"
+
+
+def test_gallery_has_a_use_button_per_sample(open_page):
+    at = open_page()
+
+    assert not at.exception
+    keys = {b.key for b in at.button}
+    assert {f"home.use.{s.key}" for s in cnnviz.list_samples()} <= keys
+    assert {"home.use.chelsea", "home.use.digit_0", "home.use.digit_9"} <= keys
+
+
+def test_use_button_makes_the_sample_current(open_page, png, text):
+    at = open_page()
+    at.file_uploader(key="upload").set_value(("mine.png", png(), "image/png")).run()
+    assert at.radio(key="source").value == "upload"
+    assert any("image: **mine.png**" in m for m in text(at.markdown))
+
+    at.button(key="home.use.chelsea").click().run()
+
+    assert not at.exception
+    assert at.selectbox(key="sample").value == "chelsea"
+    assert at.radio(key="source").value == "sample"
+    assert at.query_params["sample"] == "chelsea"  # the URL follows, so the view can be shared
+    assert any("image: **Chelsea the cat**" in m for m in text(at.markdown))
