@@ -53,7 +53,6 @@ def test_only_ui_imports_streamlit() -> None:
     offenders = [
         str(path.relative_to(ROOT))
         for path in (ROOT / "cnnviz").rglob("*.py")
-        if "ui" not in path.relative_to(ROOT / "cnnviz").parts[:1]
-        and "streamlit" in _imports(path)
+        if "ui" not in path.relative_to(ROOT / "cnnviz").parts[:1] and "streamlit" in _imports(path)
     ]
     assert offenders == []
