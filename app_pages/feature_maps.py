@@ -35,7 +35,7 @@ with ui.error_boundary("the feature maps"):
         order = figures.channel_order(layer, view.order)[: view.limit]
         grid = figures.feature_grid(layer.output, order, view.colormap, view.scale)
         st.image(
-            grid.image,
+            figures.to_jpeg(grid.image),
             caption=f"{len(order)} of {layer.shape[0]} channels of {layer.name} "
             f"({layer.shape[1]} x {layer.shape[2]} each), {grid.scale_note}",
         )

@@ -37,11 +37,11 @@ with ui.error_boundary("the pooling views"):
         after = figures.feature_grid(layer.output, order, view.colormap, view.scale)
         left, right = st.columns(2)
         left.image(
-            before.image, width="stretch",
+            figures.to_jpeg(before.image), width="stretch",
             caption=f"Input of {layer.name}: {c} x {h} x {w}; {before.scale_note}",
         )  # fmt: skip
         right.image(
-            after.image, width="stretch",
+            figures.to_jpeg(after.image), width="stretch",
             caption=f"Output of {layer.name}: {c} x {oh} x {ow}; {after.scale_note}",
         )  # fmt: skip
 

@@ -20,7 +20,15 @@ from cnnviz.models import (
     model_names,
     pretrained_available,
 )
-from cnnviz.probe import Layer, LayerStats, Prediction, Probe, ReceptiveField, probe
+from cnnviz.probe import (
+    Layer,
+    LayerStats,
+    Prediction,
+    Probe,
+    ReceptiveField,
+    probe,
+    retain_freed_memory,
+)
 
 __version__ = "0.1.0"
 
@@ -48,4 +56,5 @@ __all__ = [
     "model_names",
     "pretrained_available",
     "probe",
+    "retain_freed_memory",
 ]

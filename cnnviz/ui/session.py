@@ -169,6 +169,9 @@ def default_sample(model_name: str) -> str:
 
 @st.cache_resource
 def configure_runtime() -> bool:
-    """Once per process: logging for the server log (errors are logged, never shown raw)."""
+    """Once per process: logging for the server log (errors are logged, never shown raw), and
+    an allocator that keeps freed memory for the next probe (see
+    :func:`cnnviz.retain_freed_memory`)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    cnnviz.retain_freed_memory()
     return True

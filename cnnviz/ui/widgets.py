@@ -161,7 +161,7 @@ def channel_controls(page: str, channels: int, shown: int = 64) -> ChannelView:
 def png_download(image: Image.Image, file_name: str, key: str) -> None:
     """A button that downloads ``image`` as a PNG."""
     st.download_button(
-        "Download PNG", figures.to_png(image), file_name=file_name, mime="image/png",
+        "Download PNG", lambda: figures.to_png(image), file_name=file_name, mime="image/png",
         key=key, on_click="ignore", icon=":material/download:",
     )  # fmt: skip
 

@@ -15,6 +15,7 @@ from cnnviz.figures import (
     GAP,
     LABEL_H,
     MAX_CELL,
+    MAX_MAP,
     MIN_CELL,
     channel_order,
     feature_grid,
@@ -105,6 +106,8 @@ def test_channel_order_by_mean_uses_the_whole_map() -> None:
 
 
 def expected_size(n: int, h: int, w: int, columns: int) -> tuple[tuple[int, int], int]:
+    shrink = math.ceil(max(h, w) / MAX_MAP)
+    h, w = h // shrink, w // shrink
     factor = max(1, math.ceil(MIN_CELL / max(h, w)))
     while factor > 1 and max(h, w) * factor > MAX_CELL:
         factor -= 1
@@ -132,13 +135,30 @@ def test_feature_grid_size_follows_cells_columns_and_gaps(
     grid = feature_grid(maps, columns=columns)
     n, h, w = shape
     size, factor = expected_size(n, h, w, expected_columns)
+    shrink = math.ceil(max(h, w) / MAX_MAP)
 
     assert grid.columns == expected_columns
     assert grid.image.mode == "RGB"
     assert grid.image.size == size
-    assert grid.cell == max(h, w) * factor
+    assert grid.shrink == shrink
+    assert grid.cell == max(h, w) // shrink * factor
     assert MIN_CELL <= grid.cell <= MAX_CELL or factor == 1
     assert grid.channels == tuple(range(n))
+
+
+def test_large_maps_are_block_averaged() -> None:
+    # 2 maps of 226 x 230: shrink = ceil(230 / 112) = 3, so 75 x 76 cells of 3 x 3 means.
+    maps = np.zeros((2, 226, 230), dtype=np.float32)
+    maps[1, :3, :3] = 9.0  # one 3x3 block of 9 -> its mean is 9, every other block 0
+    grid = feature_grid(maps, colormap="gray")
+    assert grid.shrink == 3
+    assert grid.value_range == (0.0, 9.0)
+    assert "averaged over 3 x 3 blocks" in grid.scale_note
+    pixels = np.asarray(grid.image)
+    left = GAP + (76 + GAP)  # second cell
+    top = GAP + LABEL_H
+    assert tuple(pixels[top, left]) == (255, 255, 255)
+    assert tuple(pixels[top + 1, left + 1]) == (0, 0, 0)
 
 
 def test_feature_grid_hand_computed_layout() -> None:
