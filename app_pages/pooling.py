@@ -20,11 +20,12 @@ with ui.error_boundary("the pooling views"):
         c, h, w = layer.input.shape
         _, oh, ow = layer.shape
         if g is not None:
+            formula = steps.output_size_formula(
+                w, g.kernel, g.stride, g.padding, g.dilation, g.ceil_mode
+            )
             st.markdown(
                 f"**{layer.name}**: `{layer.description}` — window {g.kernel} x {g.kernel}, "
-                f"stride {g.stride}, padding {g.padding}. Output side = "
-                f"floor(({w} + 2·{g.padding} − {g.dilation}·({g.kernel} − 1) − 1) / {g.stride})"
-                f" + 1 = **{ow}**."
+                f"stride {g.stride}, padding {g.padding}. Output side = **{formula}**."
             )
         else:
             st.markdown(

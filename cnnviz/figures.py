@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from cnnviz.probe import Layer, Prediction, Probe
 
@@ -31,6 +31,7 @@ __all__ = [
     "overlay",
     "predictions_figure",
     "shape_figure",
+    "thumbnail",
     "to_jpeg",
     "to_png",
     "to_uint8",
@@ -320,7 +321,7 @@ def vector_figure(vector: np.ndarray, title: str) -> go.Figure:
     fig.update_layout(
         title=title,
         xaxis_title="channel",
-        yaxis_title="value",
+        yaxis={"title": "value", "tickformat": ".3~g"},
         bargap=0,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         height=260,
@@ -353,6 +354,11 @@ def to_png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def thumbnail(image: Image.Image, side: int = 160) -> Image.Image:
+    """A square thumbnail: the image center-cropped and scaled to ``side`` pixels, in RGB."""
+    return ImageOps.fit(image.convert("RGB"), (side, side), Image.Resampling.BICUBIC)
 
 
 def to_jpeg(image: Image.Image, quality: int = 90) -> bytes:

@@ -18,7 +18,7 @@ import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 from cnnviz.errors import InputError
 from cnnviz.probe import Layer
 
-__all__ = ["PoolingComparison", "compare_pooling", "output_size"]
+__all__ = ["PoolingComparison", "compare_pooling", "output_size", "output_size_formula"]
 
 
 def output_size(
@@ -60,6 +60,28 @@ def output_size(
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
     return out
+
+
+def output_size_formula(
+    size: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> str:
+    """The output-size formula with the numbers filled in, for the page.
+
+    Example: ``floor((28 + 2·0 − 1·(2 − 1) − 1) / 2) + 1 = 14``; ``ceil`` in ceil mode.
+
+    Raises:
+        InputError: The settings give no output (see :func:`output_size`).
+    """
+    out = output_size(size, kernel, stride, padding, dilation, ceil_mode)
+    rounding = "ceil" if ceil_mode else "floor"
+    return (
+        f"{rounding}(({size} + 2·{padding} − {dilation}·({kernel} − 1) − 1) / {stride}) + 1 = {out}"
+    )
 
 
 @dataclass(frozen=True, slots=True)

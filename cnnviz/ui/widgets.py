@@ -173,7 +173,7 @@ def sample_gallery() -> None:
         columns = st.columns(len(samples))
         for column, sample in zip(columns, samples, strict=True):
             with column:
-                thumb = sample_image(sample.key)
+                thumb = figures.thumbnail(sample_image(sample.key))
                 st.image(thumb, caption=sample.title, width="stretch")
                 st.button(
                     "Use", key=f"home.use.{sample.key}", on_click=_use_sample,

@@ -23,6 +23,8 @@ from cnnviz.figures import (
     overlay,
     predictions_figure,
     shape_figure,
+    thumbnail,
+    to_jpeg,
     to_png,
     to_uint8,
 )
@@ -357,3 +359,20 @@ def test_to_png_round_trips(mode: str) -> None:
         assert back.mode == mode
         assert back.size == (13, 9)
         np.testing.assert_array_equal(np.asarray(back), np.asarray(image))
+
+
+def test_thumbnail_is_a_square_center_crop() -> None:
+    image = Image.new("L", (300, 100), 0)
+    image.paste(255, (100, 0, 200, 100))  # a white middle third
+    thumb = thumbnail(image, side=50)
+    assert thumb.size == (50, 50)
+    assert thumb.mode == "RGB"
+    assert np.asarray(thumb).min() > 200  # only the white middle survives the crop
+
+
+def test_to_jpeg_round_trips_as_a_jpeg() -> None:
+    image = Image.new("RGB", (40, 30), (200, 30, 30))
+    decoded = Image.open(io.BytesIO(to_jpeg(image)))
+    assert decoded.format == "JPEG"
+    assert decoded.size == (40, 30)
+    assert np.abs(np.asarray(decoded, dtype=int) - (200, 30, 30)).max() <= 8

@@ -17,7 +17,7 @@ from torch import nn
 from cnnviz import InputError, load_sample, probe
 from cnnviz.models import Model, ModelSpec
 from cnnviz.probe import Geometry, Layer, Probe, ReceptiveField
-from cnnviz.steps import compare_pooling, output_size
+from cnnviz.steps import compare_pooling, output_size, output_size_formula
 
 ModelGetter = Callable[[str], Model]
 
@@ -267,3 +267,21 @@ def test_compare_pooling_average_without_padding_in_the_count() -> None:
     (layer,) = p.pooling_layers()
     compared = compare_pooling(layer)
     torch.testing.assert_close(tensor(compared.avg), tensor(layer.output))
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        ((28, 2, 2), "floor((28 + 2·0 − 1·(2 − 1) − 1) / 2) + 1 = 14"),
+        ((112, 3, 2, 0, 1, True), "ceil((112 + 2·0 − 1·(3 − 1) − 1) / 2) + 1 = 56"),  # GoogLeNet
+        ((112, 3, 2, 1), "floor((112 + 2·1 − 1·(3 − 1) − 1) / 2) + 1 = 56"),  # ResNet maxpool
+        ((7, 3, 1, 0, 2), "floor((7 + 2·0 − 2·(3 − 1) − 1) / 1) + 1 = 3"),
+    ],
+)
+def test_output_size_formula_fills_in_the_numbers(args: tuple, text: str) -> None:
+    assert output_size_formula(*args) == text
+
+
+def test_output_size_formula_refuses_a_window_that_does_not_fit() -> None:
+    with pytest.raises(InputError, match="5x5"):
+        output_size_formula(3, 5)
