@@ -230,3 +230,26 @@ def test_checkpoint_of_another_architecture_is_refused(open_page, text):
     (message,) = text(at.error)
     assert message.startswith("This checkpoint does not fit LeNet-5")
     assert "another architecture" in message
+
+
+def test_pretrained_offline_says_how_to_get_the_weights(open_page, text, monkeypatch):
+    import cnnviz
+
+    def offline(name: str, progress=None):
+        progress(1024, 4096)  # the page's progress bar must accept updates
+        raise cnnviz.ModelError(f"No network: run `cnnviz download-weights {name}`.")
+
+    monkeypatch.setattr(cnnviz, "download_weights", offline)
+    at = open_page("feature_maps", model="resnet18", weights="pretrained")
+
+    assert not at.exception
+    assert text(at.error) == ["No network: run `cnnviz download-weights resnet18`."]
+    assert not [s for s in text(at.subheader) if s.startswith("Output of")]
+
+
+def test_pretrained_small_net_without_bundled_weights_says_so(open_page, text):
+    at = open_page("feature_maps", model="lenet5", weights="pretrained")
+
+    assert not at.exception
+    (error,) = text(at.error)
+    assert error.startswith("No trained weights for LeNet-5 ship with this version of cnnviz.")
