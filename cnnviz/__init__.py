@@ -29,12 +29,15 @@ from cnnviz.probe import (
     probe,
     retain_freed_memory,
 )
+from cnnviz.training import DoneEvent, EpochEvent, StepEvent, TrainConfig, save_checkpoint, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MODELS",
     "CnnvizError",
+    "DoneEvent",
+    "EpochEvent",
     "InputError",
     "Layer",
     "LayerStats",
@@ -45,6 +48,8 @@ __all__ = [
     "Probe",
     "ReceptiveField",
     "Sample",
+    "StepEvent",
+    "TrainConfig",
     "TrainingDiverged",
     "__version__",
     "download_weights",
@@ -57,4 +62,6 @@ __all__ = [
     "pretrained_available",
     "probe",
     "retain_freed_memory",
+    "save_checkpoint",
+    "train",
 ]

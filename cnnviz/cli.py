@@ -70,6 +70,45 @@ def _probe(image: str, model_name: str, weights: str) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from cnnviz.training import (
+        DoneEvent,
+        EpochEvent,
+        StepEvent,
+        TrainConfig,
+        save_checkpoint,
+        train,
+    )
+
+    config = TrainConfig(
+        arch=args.arch, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
+        weight_decay=args.weight_decay, seed=args.seed,
+    )  # fmt: skip
+    history: tuple[EpochEvent, ...] = ()
+    for event in train(config):
+        if isinstance(event, StepEvent):
+            filled = int(30 * event.progress)
+            sys.stderr.write(
+                f"\repoch {event.epoch}/{config.epochs} [{'#' * filled}{'.' * (30 - filled)}] "
+                f"loss {event.loss:.3f} {event.samples_per_s:,.0f} img/s"
+            )
+        elif isinstance(event, EpochEvent):
+            sys.stderr.write("\n")
+            _out(
+                f"epoch {event.epoch}: train loss {event.train_loss:.3f}, "
+                f"val loss {event.val_loss:.3f}, val accuracy {event.val_accuracy:.1%}"
+            )
+        elif isinstance(event, DoneEvent):
+            history = event.history
+            _out(event.message)
+            if args.out:
+                save_checkpoint(event.model, args.out, config, history)
+                _out(f"saved {args.out}")
+            return 0 if event.status != "diverged" else 1
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cnnviz`` console script."""
     parser = argparse.ArgumentParser(prog="cnnviz", description="See how a CNN sees.")
@@ -83,6 +122,18 @@ def main(argv: list[str] | None = None) -> int:
     probe.add_argument("image")
     probe.add_argument("--model", default="lenet5", choices=cnnviz.model_names())
     probe.add_argument("--weights", default="auto")
+    fit = sub.add_parser("train", help="train a network and save a checkpoint")
+    fit.add_argument("--arch", default="lenet5", choices=cnnviz.model_names())
+    fit.add_argument("--dataset", default="digits")
+    fit.add_argument("--epochs", type=int, default=5)
+    fit.add_argument("--batch-size", type=int, default=64)
+    fit.add_argument("--optimizer", default="adam", choices=["sgd", "adam", "adamw"])
+    fit.add_argument("--lr", type=float, default=1e-3)
+    fit.add_argument("--schedule", default="constant",
+                     choices=["constant", "step", "cosine", "onecycle"])  # fmt: skip
+    fit.add_argument("--weight-decay", type=float, default=0.0)
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--out", help="checkpoint file to write (.pt)")
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -93,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             return _models()
         if args.command == "download-weights":
             return _download(args.names)
+        if args.command == "train":
+            return _train(args)
         return _probe(args.image, args.model, args.weights)
     except CnnvizError as error:
         sys.stderr.write(f"\ncnnviz: {error}\n")

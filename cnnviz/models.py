@@ -45,6 +45,7 @@ __all__ = [
     "Model",
     "ModelSpec",
     "ProgressCallback",
+    "build_module",
     "download_weights",
     "load_model",
     "model_names",
@@ -239,10 +240,24 @@ def _labels(spec: ModelSpec) -> tuple[str, ...]:
     return tuple(_tv_weights(spec).meta["categories"])
 
 
-def _build(spec: ModelSpec, num_classes: int | None = None) -> nn.Module:
+def build_module(name: str, num_classes: int | None = None, seed: int = 0) -> nn.Module:
+    """A new, untrained module of a registry architecture (for training).
+
+    Args:
+        name: A registry name.
+        num_classes: Outputs of the last layer (default: the architecture's own).
+        seed: Seed of the initial weights: the same seed builds the same network.
+
+    Raises:
+        ModelError: Unknown name.
+    """
+    return _build(_spec(name), num_classes, seed)
+
+
+def _build(spec: ModelSpec, num_classes: int | None = None, seed: int = 0) -> nn.Module:
     """Build an untrained module, seeded so that 'random' is the same network every time."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         if spec.name == "lenet5":
             return LeNet5(num_classes=num_classes or 10)
         if spec.name == "tinyvgg":
@@ -417,9 +432,15 @@ def _load_pretrained(spec: ModelSpec, progress: ProgressCallback | None) -> Mode
                 "Choose random weights, or train it on the Training page."
             )
         model = _load_checkpoint(spec, asset)
+        _, meta = _read_checkpoint(asset)
+        history = meta.get("history") or [{}]
+        accuracy = history[-1].get("val_accuracy")
+        dataset = meta.get("config", {}).get("dataset", "its data set")
+        score = f", {accuracy:.1%} validation accuracy" if isinstance(accuracy, float) else ""
         return Model(
             model.module, spec, model.labels, "pretrained",
-            f"Trained weights bundled with cnnviz ({asset.name}).", f"{spec.name}:bundled",
+            f"Trained on {dataset} by cnnviz{score} (bundled: {asset.name}).",
+            f"{spec.name}:bundled",
         )  # fmt: skip
     download_weights(spec.name, progress)
     weights = _tv_weights(spec)

@@ -7,8 +7,19 @@ import cnnviz
 DIGITS = {str(d) for d in range(10)}
 
 
-def test_home_renders_title_banner_and_random_weights_warning(open_page, text):
+def test_home_opens_offline_on_the_trained_lenet5(open_page, text):
     at = open_page()
+
+    assert not at.exception
+    assert at.selectbox(key="model").value == "lenet5"  # offline default
+    assert not at.warning
+    captions = [c for c in text(at.caption) if "validation accuracy" in c]
+    assert len(captions) == 1
+    assert "Trained on digits by cnnviz" in captions[0]
+
+
+def test_home_renders_title_banner_and_random_weights_warning(open_page, text):
+    at = open_page(weights="random")
 
     assert not at.exception
     assert text(at.title) == ["How does a convolutional network see?"]
@@ -22,8 +33,18 @@ def test_home_renders_title_banner_and_random_weights_warning(open_page, text):
     assert {s.title for s in cnnviz.list_samples()} <= set(captions)  # the gallery thumbnails
 
 
-def test_home_predictions_are_five_digit_bars(open_page, charts, array):
+def test_home_predictions_of_the_trained_default_name_the_digit(open_page, charts, array):
     at = open_page()
+
+    assert not at.exception
+    (bars,) = charts(at)["home.predictions"]["data"]
+    assert list(bars["y"])[-1] == "3"  # the sample is a handwritten 3: most probable on top
+    assert array(bars["x"])[-1] > 0.9
+    assert bars["marker"]["color"] == "#1f77b4"
+
+
+def test_home_predictions_are_five_digit_bars(open_page, charts, array):
+    at = open_page(weights="random")
 
     assert not at.exception
     figure = charts(at)["home.predictions"]

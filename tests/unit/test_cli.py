@@ -40,3 +40,16 @@ def test_download_failure_is_a_sentence_not_a_traceback(
 def test_probe_of_a_missing_file_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["probe", "/nonexistent/cat.png"]) == 1
     assert "cnnviz:" in capsys.readouterr().err
+
+
+def test_train_writes_a_checkpoint_the_registry_loads(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "lenet5.pt"
+    assert cli.main(["train", "--epochs", "1", "--lr", "0.003", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "epoch 1: train loss" in printed
+    assert f"saved {out}" in printed
+    model = cnnviz.load_model("lenet5", out)
+    assert model.weights == "checkpoint"
+    assert model.labels == tuple(str(d) for d in range(10))

@@ -16,6 +16,7 @@ from PIL import Image
 
 import cnnviz.models as models
 from cnnviz.errors import ModelError
+from cnnviz.images import load_sample
 from cnnviz.models import (
     DIGIT_LABELS,
     IMAGENET_MEAN,
@@ -246,6 +247,17 @@ def test_our_nets_without_bundled_weights(monkeypatch: pytest.MonkeyPatch) -> No
         download_weights("lenet5")
 
 
+def test_the_shipped_lenet5_is_trained_and_reads_the_digit_samples() -> None:
+    model = load_model("lenet5")  # auto: the weights in cnnviz/assets, no network
+    assert model.weights == "pretrained"
+    assert "validation accuracy" in model.weights_source
+    assert model.labels == DIGIT_LABELS
+    for digit in range(10):
+        x = model.preprocess(load_sample(f"digit_{digit}"))
+        with torch.inference_mode():
+            assert int(model.module(x).argmax()) == digit
+
+
 def test_bundled_weights_load_as_pretrained(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -259,7 +271,7 @@ def test_bundled_weights_load_as_pretrained(
         assert model.weights == "pretrained"
         assert model.trained
         assert model.key == "lenet5:bundled"
-        assert "bundled with cnnviz (lenet5_digits.pt)" in model.weights_source
+        assert "(bundled: lenet5_digits.pt)" in model.weights_source
         assert model.labels == DIGIT_LABELS
         assert_same_state(model.module.state_dict(), state)
         assert not model.module.training

@@ -1,0 +1,307 @@
+"""Train a network and watch it learn: :func:`train` yields events as it goes.
+
+The loop is plain PyTorch (no Streamlit), so a notebook, the ``cnnviz train`` command and the
+Training page all run the same code::
+
+    for event in cnnviz.train(arch="lenet5", dataset="digits", epochs=3):
+        if isinstance(event, cnnviz.EpochEvent):
+            print(event.epoch, event.val_accuracy)
+
+Each training step: ``loss = cross_entropy(model(x), y)``, gradients by backpropagation, one
+optimizer step. A loss that is not a finite number stops the run (status ``"diverged"``) and the
+model keeps the weights of the last good epoch; a set ``stop`` event ends the run after the
+current batch (status ``"stopped"``) and keeps the model as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
+from torch import nn
+
+from cnnviz.data import Dataset, load_dataset
+from cnnviz.errors import InputError
+from cnnviz.models import MODELS, Model, build_module
+
+__all__ = [
+    "DoneEvent",
+    "EpochEvent",
+    "StepEvent",
+    "TrainConfig",
+    "TrainEvent",
+    "save_checkpoint",
+    "train",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    """What to train and how.
+
+    Attributes:
+        arch: Registry name of the architecture (trained from scratch).
+        dataset: Data set name (see :data:`cnnviz.data.DATASETS`).
+        epochs: Passes over the training images.
+        batch_size: Images per optimizer step.
+        optimizer: ``"sgd"`` (with momentum 0.9), ``"adam"`` or ``"adamw"``.
+        lr: Learning rate (peak rate for one-cycle).
+        schedule: ``"constant"``, ``"step"`` (x0.1 at 2/3 of the run), ``"cosine"`` or
+            ``"onecycle"``.
+        weight_decay: L2 penalty (decoupled for AdamW).
+        seed: Seed of the initial weights, the split and the shuffling.
+        val_fraction: Share of the images kept for validation.
+    """
+
+    arch: str = "lenet5"
+    dataset: str = "digits"
+    epochs: int = 5
+    batch_size: int = 64
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    lr: float = 1e-3
+    schedule: Literal["constant", "step", "cosine", "onecycle"] = "constant"
+    weight_decay: float = 0.0
+    seed: int = 0
+    val_fraction: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class StepEvent:
+    """One optimizer step done."""
+
+    epoch: int
+    step: int
+    steps: int
+    loss: float
+    accuracy: float
+    samples_per_s: float
+    elapsed_s: float
+
+    @property
+    def progress(self) -> float:
+        """Share of the run done, 0..1."""
+        return self.step / max(1, self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class EpochEvent:
+    """One epoch done, with validation metrics and a snapshot of the weights."""
+
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    state_dict: dict[str, torch.Tensor] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DoneEvent:
+    """The run ended: ``status`` says how, ``message`` says it in a sentence."""
+
+    status: Literal["done", "stopped", "diverged"]
+    message: str
+    model: Model = field(repr=False)
+    history: tuple[EpochEvent, ...] = field(repr=False)
+
+
+TrainEvent = StepEvent | EpochEvent | DoneEvent
+
+
+def _normalize(x: torch.Tensor, model_name: str) -> torch.Tensor:
+    spec = MODELS[model_name]
+    mean = torch.tensor(spec.mean).view(1, -1, 1, 1)
+    std = torch.tensor(spec.std).view(1, -1, 1, 1)
+    return (x.float() / 255.0 - mean) / std
+
+
+def _optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    return cls(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _scheduler(
+    config: TrainConfig, optimizer: torch.optim.Optimizer, steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    sched = torch.optim.lr_scheduler
+    if config.schedule == "step":
+        return sched.StepLR(optimizer, step_size=max(1, 2 * steps // 3), gamma=0.1)
+    if config.schedule == "cosine":
+        return sched.CosineAnnealingLR(optimizer, T_max=max(1, steps))
+    if config.schedule == "onecycle":
+        return sched.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(1, steps))
+    return sched.ConstantLR(optimizer, factor=1.0, total_iters=0)
+
+
+def _evaluate(
+    module: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int
+) -> tuple[float, float]:
+    module.eval()
+    loss, correct = 0.0, 0
+    with torch.inference_mode():
+        for start in range(0, len(x), batch):
+            logits = module(x[start : start + batch])
+            target = y[start : start + batch]
+            loss += float(F.cross_entropy(logits, target, reduction="sum"))
+            correct += int((logits.argmax(1) == target).sum())
+    return loss / max(1, len(x)), correct / max(1, len(x))
+
+
+def _snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _check(config: TrainConfig) -> None:
+    if config.arch not in MODELS:
+        raise InputError(f"There is no architecture called '{config.arch}'.")
+    if config.epochs < 1 or config.batch_size < 1 or not config.lr > 0:
+        raise InputError("Epochs, batch size and learning rate must be positive.")
+
+
+def train(
+    config: TrainConfig | None = None,
+    *,
+    data: Dataset | None = None,
+    stop: threading.Event | None = None,
+    **options: Any,
+) -> Iterator[TrainEvent]:
+    """Train ``config.arch`` on ``config.dataset``, yielding events as it goes.
+
+    Args:
+        config: What and how to train (default :class:`TrainConfig`); ``options`` override
+            its fields, so ``train(arch="lenet5", epochs=3)`` works.
+        data: An already loaded :class:`cnnviz.data.Dataset` at the model's input size
+            (default: load ``config.dataset``).
+        stop: Set it (from another thread) to end the run after the current batch.
+
+    Yields:
+        :class:`StepEvent` after each batch, :class:`EpochEvent` after each epoch, and one
+        :class:`DoneEvent` last.
+
+    Raises:
+        InputError: Bad settings or a data set that cannot be had.
+    """
+    config = replace(config or TrainConfig(), **options)
+    _check(config)
+    spec = MODELS[config.arch]
+    if data is None:
+        data = load_dataset(
+            config.dataset, size=spec.input_size, channels=spec.channels,
+            val_fraction=config.val_fraction, seed=config.seed,
+        )  # fmt: skip
+    train_x = _normalize(data.train_x, config.arch)
+    val_x = _normalize(data.val_x, config.arch)
+    module = build_module(config.arch, num_classes=len(data.classes), seed=config.seed)
+    optimizer = _optimizer(config, module.parameters())
+    per_epoch = math.ceil(len(train_x) / config.batch_size)
+    scheduler = _scheduler(config, optimizer, per_epoch * config.epochs)
+    generator = torch.Generator().manual_seed(config.seed)
+    history: list[EpochEvent] = []
+    good = _snapshot(module)
+    step, start, seen = 0, time.perf_counter(), 0
+    status, message = "done", ""
+    for epoch in range(1, config.epochs + 1):
+        module.train()
+        order = torch.randperm(len(train_x), generator=generator)
+        loss_sum, correct = 0.0, 0
+        for first in range(0, len(order), config.batch_size):
+            index = order[first : first + config.batch_size]
+            x, y = train_x[index], data.train_y[index]
+            logits = module(x)
+            loss = F.cross_entropy(logits, y)
+            if not torch.isfinite(loss):
+                module.load_state_dict(good)
+                status = "diverged"
+                value = float(loss.detach())
+                message = (
+                    f"The loss became {value} at epoch {epoch}, step {step + 1}: the "
+                    "learning rate is probably too high (try 10x smaller). The model keeps "
+                    "the weights of the last good epoch."
+                )
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            seen += len(index)
+            loss_value = float(loss.detach())
+            loss_sum += loss_value * len(index)
+            correct += int((logits.argmax(1) == y).sum())
+            elapsed = time.perf_counter() - start
+            yield StepEvent(
+                epoch, step, per_epoch * config.epochs, loss_value,
+                float((logits.argmax(1) == y).float().mean()), seen / max(elapsed, 1e-9), elapsed,
+            )  # fmt: skip
+            if stop is not None and stop.is_set():
+                status = "stopped"
+                message = f"Stopped by you at epoch {epoch}, step {step}; the model is kept."
+                break
+        if status != "done":
+            break
+        val_loss, val_accuracy = _evaluate(module, val_x, data.val_y, 256)
+        good = _snapshot(module)
+        event = EpochEvent(
+            epoch, config.epochs, loss_sum / max(1, len(order)), correct / max(1, len(order)),
+            val_loss, val_accuracy, good,
+        )  # fmt: skip
+        history.append(event)
+        yield event
+    if status == "done":
+        final = history[-1]
+        message = (
+            f"Trained {config.epochs} epochs: {final.val_accuracy:.1%} validation accuracy "
+            f"(loss {final.val_loss:.3f})."
+        )
+    yield DoneEvent(status, message, _as_model(module, config, data, message), tuple(history))
+
+
+def _as_model(module: nn.Module, config: TrainConfig, data: Dataset, message: str) -> Model:
+    digest = hashlib.sha256(
+        b"".join(t.detach().reshape(-1).view(torch.uint8).numpy().tobytes()
+                 for t in module.state_dict().values())
+    ).hexdigest()[:12]  # fmt: skip
+    source = f"Trained in cnnviz on {data.name}. {message}"
+    return Model(
+        module.eval(), MODELS[config.arch], data.classes, "trained", source,
+        f"{config.arch}:trained:{digest}",
+    )  # fmt: skip
+
+
+def save_checkpoint(
+    model: Model,
+    target: str | os.PathLike[str] | io.BufferedIOBase,
+    config: TrainConfig | None = None,
+    history: tuple[EpochEvent, ...] = (),
+) -> None:
+    """Save a model as a state dict with metadata, loadable by ``cnnviz.load_model``.
+
+    The file holds only tensors and plain values (``{"state_dict": ..., "meta": ...}``), so it
+    loads with ``torch.load(..., weights_only=True)``: architecture, classes, preprocessing
+    (input size, channels, mean, std), the training settings and the per-epoch history.
+    """
+    spec = model.spec
+    meta = {
+        "arch": spec.name,
+        "classes": list(model.labels),
+        "input_size": spec.input_size,
+        "channels": spec.channels,
+        "mean": list(spec.mean),
+        "std": list(spec.std),
+        "config": asdict(config) if config is not None else {},
+        "history": [{k: v for k, v in asdict(e).items() if k != "state_dict"} for e in history],
+    }
+    state = {k: v.detach().cpu().clone() for k, v in model.module.state_dict().items()}
+    torch.save({"state_dict": state, "meta": meta}, target)

@@ -1,0 +1,115 @@
+"""The training loop: it learns, stops, survives divergence, and round-trips checkpoints."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+import torch
+
+import cnnviz
+from cnnviz.data import load_dataset
+from cnnviz.training import DoneEvent, EpochEvent, StepEvent, TrainConfig, save_checkpoint, train
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits", size=32, channels=1, seed=0)
+
+
+def run(**options):
+    events = list(train(**options))
+    done = events[-1]
+    assert isinstance(done, DoneEvent)
+    return events, done
+
+
+def test_the_loop_learns_the_digits(digits) -> None:
+    events, done = run(arch="lenet5", data=digits, epochs=4, lr=3e-3, schedule="onecycle")
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    assert done.status == "done"
+    assert [e.epoch for e in epochs] == [1, 2, 3, 4]
+    assert len(steps) == 4 * -(-len(digits.train_x) // 64)
+    assert steps[-1].progress == 1.0
+    assert epochs[-1].train_loss < epochs[0].train_loss
+    assert epochs[-1].val_accuracy > 0.8  # chance is 0.1
+    assert "validation accuracy" in done.message
+    assert done.model.labels == digits.classes
+    assert not done.model.module.training
+    assert done.history == tuple(epochs)
+
+
+def test_same_seed_same_first_steps(digits) -> None:
+    first = [
+        e.loss for e in train(arch="lenet5", data=digits, epochs=1) if isinstance(e, StepEvent)
+    ]
+    again = [
+        e.loss for e in train(arch="lenet5", data=digits, epochs=1) if isinstance(e, StepEvent)
+    ]
+    assert first[:5] == pytest.approx(again[:5], rel=1e-4)
+
+
+def test_stop_ends_after_the_current_batch_and_keeps_the_model(digits) -> None:
+    stop = threading.Event()
+    seen = 0
+    for event in train(arch="lenet5", data=digits, epochs=3, stop=stop):
+        if isinstance(event, StepEvent):
+            seen += 1
+            if seen == 3:
+                stop.set()
+        done = event
+    assert isinstance(done, DoneEvent)
+    assert done.status == "stopped"
+    assert seen == 3
+    assert "Stopped" in done.message
+    assert done.history == ()
+
+
+def test_divergence_keeps_the_last_good_weights(digits) -> None:
+    events, done = run(arch="lenet5", data=digits, epochs=3, optimizer="sgd", lr=1e6)
+    assert done.status == "diverged"
+    assert "learning rate" in done.message
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    kept = done.model.module.state_dict()
+    expected = epochs[-1].state_dict if epochs else None
+    if expected is not None:
+        for name, tensor in expected.items():
+            torch.testing.assert_close(kept[name], tensor)
+    assert all(torch.isfinite(t).all() for t in kept.values())
+
+
+@pytest.mark.parametrize("schedule", ["constant", "step", "cosine", "onecycle"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_every_optimizer_and_schedule_runs(digits, optimizer: str, schedule: str) -> None:
+    _, done = run(
+        arch="lenet5", data=digits, epochs=1, optimizer=optimizer, schedule=schedule, lr=1e-2
+    )
+    assert done.status == "done"
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(cnnviz.InputError):
+        next(train(arch="lenet5", epochs=0))
+    with pytest.raises(cnnviz.InputError):
+        next(train(arch="no-such-net"))
+
+
+def test_checkpoint_round_trip_gives_the_same_outputs(digits, tmp_path) -> None:
+    config = TrainConfig(arch="lenet5", epochs=1)
+    _, done = run(config=config, data=digits)
+    path = tmp_path / "lenet5.pt"
+    save_checkpoint(done.model, path, config, done.history)
+    loaded = cnnviz.load_model("lenet5", path)
+    x = torch.randn(3, 1, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded.module(x), done.model.module(x))
+    assert loaded.labels == digits.classes
+    meta = torch.load(path, weights_only=True)["meta"]
+    assert meta["arch"] == "lenet5"
+    assert meta["config"]["epochs"] == 1
+    assert meta["history"][0]["epoch"] == 1
+    buffer = io.BytesIO()
+    save_checkpoint(done.model, buffer)
+    assert cnnviz.load_model("lenet5", buffer.getvalue()).labels == digits.classes
