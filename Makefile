@@ -45,6 +45,7 @@ format: $(VENV)/.installed-test
 ## bench: the benchmarks under benchmarks/
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_probe.py
+	$(PY) benchmarks/bench_training.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info screenshots
