@@ -19,6 +19,12 @@ page = st.navigation(
         st.Page(
             "app_pages/pooling.py", title="Pooling", icon=":material/compress:", url_path="pooling"
         ),
+        st.Page(
+            "app_pages/training.py",
+            title="Training",
+            icon=":material/model_training:",
+            url_path="training",
+        ),
     ]
 )
 page.run()

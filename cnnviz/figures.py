@@ -10,22 +10,31 @@ from __future__ import annotations
 import functools
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
+import torch
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+from plotly.subplots import make_subplots
+from torch import nn
 
 from cnnviz.probe import Layer, Prediction, Probe
+
+if TYPE_CHECKING:
+    from cnnviz.training import EpochEvent, StepEvent
 
 __all__ = [
     "COLORMAPS",
     "Grid",
     "channel_order",
+    "confusion_figure",
     "feature_grid",
+    "filters_grid",
+    "first_conv_weights",
     "heatmap_figure",
     "layer_rows",
     "overlay",
@@ -35,6 +44,7 @@ __all__ = [
     "to_jpeg",
     "to_png",
     "to_uint8",
+    "training_curves",
     "vector_figure",
 ]
 
@@ -367,3 +377,106 @@ def to_jpeg(image: Image.Image, quality: int = 90) -> bytes:
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="JPEG", quality=quality, subsampling=0)
     return buffer.getvalue()
+
+
+def _ema(values: Sequence[float], weight: float = 0.9) -> list[float]:
+    out: list[float] = []
+    for k, value in enumerate(values):
+        # Debiased like TensorBoard's smoothing, so the first points are not pulled towards 0.
+        previous = out[-1] * (1 - weight**k) if out else 0.0
+        out.append((weight * previous + (1 - weight) * value) / (1 - weight ** (k + 1)))
+    return out
+
+
+def training_curves(steps: Sequence[StepEvent], epochs: Sequence[EpochEvent]) -> go.Figure:
+    """Loss and accuracy while training: two panels sharing the step axis.
+
+    Training values are per batch (faint) and smoothed (an exponential moving average with
+    weight 0.9); validation values are one point per epoch, at the step where the epoch ended.
+
+    Args:
+        steps: :class:`cnnviz.StepEvent` list (may be thinned).
+        epochs: :class:`cnnviz.EpochEvent` list.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    x = [s.step for s in steps]
+    per_epoch = steps[-1].steps / max(1, epochs[-1].epochs) if steps and epochs else 1.0
+    x_val = [round(e.epoch * per_epoch) for e in epochs]
+    for col, train_of, val_of in (
+        (1, lambda s: s.loss, lambda e: e.val_loss),
+        (2, lambda s: s.accuracy, lambda e: e.val_accuracy),
+    ):
+        raw = [train_of(s) for s in steps]
+        first = col == 1
+        fig.add_scatter(
+            x=x, y=raw, mode="lines", line={"color": "#9ecae1", "width": 1}, row=1, col=col,
+            name="training (per batch)", legendgroup="raw", showlegend=first,
+        )  # fmt: skip
+        fig.add_scatter(
+            x=x, y=_ema(raw), mode="lines", line={"color": "#1f77b4"}, row=1, col=col,
+            name="training (smoothed)", legendgroup="smooth", showlegend=first,
+        )  # fmt: skip
+        fig.add_scatter(
+            x=x_val, y=[val_of(e) for e in epochs], mode="lines+markers", row=1, col=col,
+            line={"color": "#d62728"}, name="validation (per epoch)", legendgroup="val",
+            showlegend=first,
+        )  # fmt: skip
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=2)
+    fig.update_layout(
+        height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"}
+    )
+    return fig
+
+
+def first_conv_weights(weights: nn.Module | Mapping[str, torch.Tensor]) -> np.ndarray:
+    """The first convolution's kernels, averaged over input channels: float32 (C_out, kH, kW).
+
+    Args:
+        weights: A module or a state dict; the first 4-D tensor is the first conv's weight.
+
+    Raises:
+        ValueError: No convolution weights in it.
+    """
+    state = weights.state_dict() if isinstance(weights, nn.Module) else weights
+    kernel = next((t for t in state.values() if t.ndim == 4), None)
+    if kernel is None:
+        raise ValueError("These weights hold no convolution.")
+    return kernel.detach().float().cpu().mean(dim=1).numpy()
+
+
+def filters_grid(weights: nn.Module | Mapping[str, torch.Tensor], colormap: str = "RdBu") -> Grid:
+    """The first convolution layer's filters as a montage (see :func:`first_conv_weights`).
+
+    For RGB inputs the three input channels are averaged: a filter that reacts to an edge in
+    any colour shows the edge. Blue is negative, red positive (with ``"RdBu"``).
+    """
+    return feature_grid(first_conv_weights(weights), colormap=colormap, scale="shared")
+
+
+def confusion_figure(matrix: np.ndarray, classes: Sequence[str]) -> go.Figure:
+    """A (K, K) confusion matrix as a heatmap: rows are the true class, columns the predicted.
+
+    Each cell shows its count; the diagonal holds the correct predictions.
+    """
+    counts = np.asarray(matrix)
+    names = [str(c) for c in classes]
+    fig = go.Figure(
+        go.Heatmap(
+            z=counts,
+            x=names,
+            y=names,
+            colorscale="Blues",
+            texttemplate="%{z}",
+            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+            showscale=False,
+        )
+    )
+    accuracy = np.trace(counts) / max(1, counts.sum())
+    fig.update_layout(
+        title=f"Confusion matrix on the validation images ({accuracy:.1%} correct)",
+        xaxis={"title": "predicted", "type": "category"},
+        yaxis={"title": "true", "type": "category", "autorange": "reversed"},
+        height=max(300, 40 * len(names) + 120), margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )  # fmt: skip
+    return fig

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 import os
 import threading
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 from torch import nn
@@ -33,12 +35,22 @@ from cnnviz.data import Dataset, load_dataset
 from cnnviz.errors import InputError
 from cnnviz.models import MODELS, Model, build_module
 
+log = logging.getLogger(__name__)
+
 __all__ = [
+    "JOB_SLOTS",
     "DoneEvent",
     "EpochEvent",
+    "JobSnapshot",
+    "Mistake",
     "StepEvent",
     "TrainConfig",
     "TrainEvent",
+    "TrainJob",
+    "checkpoint_bytes",
+    "confusion",
+    "misclassified",
+    "predict",
     "save_checkpoint",
     "train",
 ]
@@ -305,3 +317,228 @@ def save_checkpoint(
     }
     state = {k: v.detach().cpu().clone() for k, v in model.module.state_dict().items()}
     torch.save({"state_dict": state, "meta": meta}, target)
+
+
+# --- Background jobs for the Training page -------------------------------------------------------
+
+MAX_JOBS = 2
+"""Training runs allowed at once in this process (each uses every CPU core)."""
+JOB_SLOTS = threading.BoundedSemaphore(MAX_JOBS)
+"""Shared by every :class:`TrainJob`: a third concurrent run is refused, not queued."""
+MAX_POINTS = 2000
+"""Most step points a job keeps; beyond it every other point is dropped (the curve stays)."""
+JobStatus = Literal["idle", "running", "done", "stopped", "diverged", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobSnapshot:
+    """An immutable copy of a :class:`TrainJob`'s state, for the page to draw.
+
+    Attributes:
+        status: ``"idle"``, ``"running"``, ``"done"``, ``"stopped"``, ``"diverged"`` or
+            ``"failed"``.
+        message: One sentence on how the run went (empty while idle or running).
+        config: The settings of the current or last run.
+        steps: Step events, thinned to at most :data:`MAX_POINTS`.
+        epochs: One event per finished epoch (with its weight snapshot).
+        latest: The last step event, for the progress bar.
+        done: The final event, once the run ended (not for ``"failed"``).
+        confusion: (K, K) counts on the validation images, rows true, columns predicted.
+        classes: Class names of the data set.
+        checkpoint: The finished model as a checkpoint file (bytes for a download).
+    """
+
+    status: JobStatus = "idle"
+    message: str = ""
+    config: TrainConfig | None = None
+    steps: tuple[StepEvent, ...] = ()
+    epochs: tuple[EpochEvent, ...] = ()
+    latest: StepEvent | None = None
+    done: DoneEvent | None = None
+    confusion: np.ndarray | None = field(default=None, repr=False)
+    classes: tuple[str, ...] = ()
+    checkpoint: bytes | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def progress(self) -> float:
+        """Share of the run done, 0..1."""
+        if self.status in ("done",):
+            return 1.0
+        return self.latest.progress if self.latest is not None else 0.0
+
+    @property
+    def progress_text(self) -> str:
+        """``"Epoch 2 of 5 · step 40 of 115 · 1,234 images/s · about 12 s left"``."""
+        last, config = self.latest, self.config
+        if last is None or config is None:
+            return "Loading the data and building the network…"
+        eta = last.elapsed_s * (1 - last.progress) / max(last.progress, 1e-9)
+        left = f"about {eta:.0f} s left" if self.running else self.status
+        return (
+            f"Epoch {last.epoch} of {config.epochs} · step {last.step} of {last.steps} · "
+            f"{last.samples_per_s:,.0f} images/s · {left}"
+        )
+
+
+class TrainJob:
+    """One training run in a daemon thread, safe to poll from another thread.
+
+    The thread writes only to this object, under its lock; :meth:`snapshot` hands out an
+    immutable copy. No Streamlit here: the page polls :meth:`snapshot`.
+
+    Args:
+        slots: Semaphore capping concurrent runs (default :data:`JOB_SLOTS`, shared by all).
+    """
+
+    def __init__(self, slots: threading.BoundedSemaphore | None = None) -> None:
+        self._slots = slots if slots is not None else JOB_SLOTS
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._state = JobSnapshot()
+        self._stride = 1
+        self.thread: threading.Thread | None = None
+
+    def start(self, config: TrainConfig, data: Dataset | None = None) -> None:
+        """Start training ``config`` in the background (``data`` default: load it there).
+
+        Raises:
+            InputError: Bad settings, a run of this job is still going, or the server is
+                already running :data:`MAX_JOBS` trainings.
+        """
+        _check(config)
+        if self.thread is not None and self.thread.is_alive():
+            raise InputError("A training run is still going: stop it first.")
+        if not self._slots.acquire(blocking=False):
+            raise InputError(
+                f"The server is busy training {MAX_JOBS} other networks right now: "
+                "try again in a minute."
+            )
+        self._stop.clear()
+        self._stride = 1
+        with self._lock:
+            self._state = JobSnapshot(status="running", config=config)
+        self.thread = threading.Thread(
+            target=self._run, args=(config, data), name=f"cnnviz-train-{id(self):x}", daemon=True
+        )
+        try:
+            self.thread.start()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def stop(self) -> None:
+        """Ask the run to end after the current batch (it keeps the model)."""
+        self._stop.set()
+
+    def snapshot(self) -> JobSnapshot:
+        """An immutable copy of the job's state."""
+        with self._lock:
+            return self._state
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            self._state = replace(self._state, **changes)
+
+    def _add_step(self, event: StepEvent) -> None:
+        with self._lock:
+            steps = self._state.steps
+            if event.step % self._stride == 0:
+                steps = (*steps, event)
+                if len(steps) > MAX_POINTS:
+                    steps, self._stride = steps[1::2], self._stride * 2
+            self._state = replace(self._state, steps=steps, latest=event)
+
+    def _run(self, config: TrainConfig, data: Dataset | None) -> None:
+        try:
+            if data is None:
+                spec = MODELS[config.arch]
+                data = load_dataset(
+                    config.dataset, size=spec.input_size, channels=spec.channels,
+                    val_fraction=config.val_fraction, seed=config.seed,
+                )  # fmt: skip
+            self._update(classes=data.classes)
+            for event in train(config, data=data, stop=self._stop):
+                if isinstance(event, StepEvent):
+                    self._add_step(event)
+                elif isinstance(event, EpochEvent):
+                    self._update(epochs=(*self.snapshot().epochs, event))
+                else:
+                    self._finish(config, data, event)
+        except InputError as error:
+            self._update(status="failed", message=str(error))
+        except Exception as error:
+            log.exception("training run failed")
+            self._update(
+                status="failed",
+                message=f"Training failed ({type(error).__name__}); the details are in the "
+                "server log.",
+            )
+        finally:
+            self._slots.release()
+
+    def _finish(self, config: TrainConfig, data: Dataset, done: DoneEvent) -> None:
+        matrix = confusion(done.model, data)
+        self._update(
+            confusion=matrix,
+            checkpoint=checkpoint_bytes(done.model, config, done.history),
+            done=done,
+            message=done.message,
+            status=done.status,  # last: the page treats a finished status as complete
+        )
+
+
+def predict(model: Model, images: torch.Tensor, batch: int = 256) -> np.ndarray:
+    """Predicted class of each uint8 image (N, C, H, W) at the model's size; int64 (N,)."""
+    out = []
+    with model.lock, torch.inference_mode():
+        was_training = model.module.training
+        model.module.eval()
+        try:
+            for first in range(0, len(images), batch):
+                x = _normalize(images[first : first + batch], model.name)
+                out.append(model.module(x).argmax(1))
+        finally:
+            model.module.train(was_training)
+    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
+
+
+def confusion(model: Model, data: Dataset) -> np.ndarray:
+    """Confusion matrix on the validation images.
+
+    Returns:
+        int64 (K, K): entry ``[t, p]`` counts the images of class ``t`` predicted as ``p``;
+        the diagonal holds the correct ones, so ``trace / sum`` is the validation accuracy.
+    """
+    k = len(data.classes)
+    pairs = data.val_y.numpy() * k + predict(model, data.val_x)
+    return np.bincount(pairs, minlength=k * k).reshape(k, k).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class Mistake:
+    """A validation image the model got wrong."""
+
+    index: int
+    true: int
+    predicted: int
+
+
+def misclassified(model: Model, data: Dataset, limit: int = 16) -> tuple[Mistake, ...]:
+    """The first ``limit`` validation images the model gets wrong, by index in ``data.val_x``."""
+    predicted = predict(model, data.val_x)
+    truth = data.val_y.numpy()
+    wrong = np.flatnonzero(predicted != truth)[:limit]
+    return tuple(Mistake(int(i), int(truth[i]), int(predicted[i])) for i in wrong)
+
+
+def checkpoint_bytes(
+    model: Model, config: TrainConfig | None = None, history: tuple[EpochEvent, ...] = ()
+) -> bytes:
+    """:func:`save_checkpoint` into memory: the bytes of a ``.pt`` file."""
+    buffer = io.BytesIO()
+    save_checkpoint(model, buffer, config, history)
+    return buffer.getvalue()

@@ -10,6 +10,8 @@ from cnnviz.ui.session import (
     current_model,
     current_selection,
     error_boundary,
+    training_job,
+    use_trained,
 )
 from cnnviz.ui.widgets import (
     channel_controls,
@@ -35,4 +37,6 @@ __all__ = [
     "png_download",
     "sample_gallery",
     "sidebar",
+    "training_job",
+    "use_trained",
 ]

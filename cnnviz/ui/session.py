@@ -10,6 +10,7 @@ every rerun; a :class:`cnnviz.Probe` is immutable (read-only arrays), so sharing
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from PIL import Image
 
 import cnnviz
 from cnnviz.errors import CnnvizError
+from cnnviz.training import TrainJob
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +35,11 @@ class Keys:
     SOURCE = "source"
     SAMPLE = "sample"
     UPLOAD = "upload"
+    TRAINED = "trained"
+    """Not a widget: the Training page's model, ``{"arch", "checkpoint", "source"}``."""
 
 
-WEIGHT_CHOICES = ("auto", "pretrained", "random", "checkpoint")
+WEIGHT_CHOICES = ("auto", "pretrained", "random", "checkpoint", "trained")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,8 @@ def current_model(selection: Selection) -> cnnviz.Model:
         CnnvizError: The weights cannot be had (shown by :func:`error_boundary`).
     """
     name, weights = selection.model_name, selection.weights
+    if weights == "trained":
+        return _trained_model(name)
     if weights == "checkpoint":
         if selection.checkpoint is None:
             raise cnnviz.ModelError("Upload a checkpoint file (.pt) in the sidebar first.")
@@ -112,6 +118,37 @@ def current_model(selection: Selection) -> cnnviz.Model:
             finally:
                 bar.empty()
     return _model(name, weights)
+
+
+def _trained_model(name: str) -> cnnviz.Model:
+    trained = st.session_state.get(Keys.TRAINED)
+    if trained is None:
+        raise cnnviz.ModelError(
+            "No trained model yet: train one on the Training page and press "
+            "'Use this model on every page'."
+        )
+    if trained["arch"] != name:
+        raise cnnviz.ModelError(
+            f"The trained model is a {cnnviz.MODELS[trained['arch']].label}: choose it as the "
+            "model in the sidebar."
+        )
+    data = trained["checkpoint"]
+    model = _checkpoint_model(name, hashlib.sha256(data).hexdigest(), data)
+    # Same module, lock and cache key; only the caption says where the weights came from.
+    return dataclasses.replace(model, weights="trained", weights_source=trained["source"])
+
+
+def use_trained(arch: str, checkpoint: bytes, source: str) -> None:
+    """Make a model trained in this session the sidebar's model (a button's ``on_click``)."""
+    st.session_state[Keys.TRAINED] = {"arch": arch, "checkpoint": checkpoint, "source": source}
+    st.session_state[Keys.MODEL] = arch
+    st.session_state[Keys.WEIGHTS] = "trained"
+
+
+@st.cache_resource(scope="session", on_release=lambda job: job.stop(), show_spinner=False)
+def training_job() -> TrainJob:
+    """This browser tab's training job: it runs on across pages and stops when the tab closes."""
+    return TrainJob()
 
 
 @st.cache_resource(max_entries=6, show_spinner="Running the network on the image…")

@@ -56,7 +56,7 @@ def sidebar() -> None:
             persist_state="session",
             help="auto: pretrained if already on this computer, else random. pretrained: "
             "learned on ImageNet (downloaded once). random: an untrained network. checkpoint: "
-            "a state dict file of your own.",
+            "a state dict file of your own. trained: the model you trained on the Training page.",
         )  # fmt: skip
         if weights == "checkpoint":
             st.file_uploader(

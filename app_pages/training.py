@@ -1,0 +1,119 @@
+"""Training: train a small CNN in the background and watch its loss, accuracy and filters."""
+
+import streamlit as st
+
+import cnnviz.ui as ui
+from cnnviz import figures
+from cnnviz.training import TrainConfig
+
+ARCHS = {"lenet5": "LeNet-5 (32 x 32 grey)", "tinyvgg": "TinyVGG (64 x 64 colour)"}
+DATASETS = {
+    "digits": "1,797 handwritten digits 0-9 (8 x 8 scans, enlarged); works offline.",
+    "shapes": "1,200 drawn circles, squares, triangles, crosses, stripes and rings; offline.",
+}
+ENDINGS = {"done": st.success, "stopped": st.warning, "diverged": st.error, "failed": st.error}
+
+st.title("Training")
+st.caption(
+    "Train a network from scratch and watch it learn: the loss falls, the accuracy rises, and "
+    "the first layer's filters turn from noise into edge and blob detectors. Training goes on "
+    "while you look at other pages."
+)
+job = ui.training_job()
+running = job.snapshot().running
+
+left, middle, right = st.columns(3)
+arch = left.selectbox(
+    "Architecture", list(ARCHS), format_func=ARCHS.get, key="train.arch", disabled=running,
+    help="The network to train from random weights.",
+)  # fmt: skip
+dataset = middle.selectbox(
+    "Data set", list(DATASETS), key="train.dataset", disabled=running,
+    help="The labelled images it learns from; a fifth is kept aside for validation.",
+)  # fmt: skip
+middle.caption(DATASETS[dataset])
+epochs = right.number_input(
+    "Epochs", 1, 50, 3, key="train.epochs", disabled=running,
+    help="Passes over all the training images.",
+)  # fmt: skip
+a, b, c, d, e = st.columns(5)
+batch = a.select_slider(
+    "Batch size", [8, 16, 32, 64, 128, 256], 64, key="train.batch", disabled=running,
+    help="Images per weight update: smaller is noisier, larger is smoother but slower to learn.",
+)  # fmt: skip
+optimizer = b.selectbox(
+    "Optimizer", ["adam", "sgd", "adamw"], key="train.optimizer", disabled=running,
+    help="How gradients become weight changes: Adam adapts the step per weight; SGD uses "
+    "momentum 0.9.",
+)  # fmt: skip
+lr = c.select_slider(
+    "Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0], 1e-3, key="train.lr",
+    disabled=running, help="Size of each step downhill; too large and the loss blows up.",
+)  # fmt: skip
+schedule = d.selectbox(
+    "Schedule", ["constant", "step", "cosine", "onecycle"], key="train.schedule",
+    disabled=running,
+    help="How the learning rate changes over the run: constant, x0.1 at 2/3, cosine decay, "
+    "or one-cycle (warm up, then anneal).",
+)  # fmt: skip
+seed = e.number_input(
+    "Seed", 0, 9999, 0, key="train.seed", disabled=running,
+    help="Fixes the initial weights and the shuffling: the same seed trains the same network.",
+)  # fmt: skip
+
+go_col, stop_col, _ = st.columns([1, 1, 4])
+if go_col.button("Train", key="train.start", type="primary", disabled=running,
+                 icon=":material/play_arrow:"):  # fmt: skip
+    config = TrainConfig(
+        arch=arch, dataset=dataset, epochs=int(epochs), batch_size=int(batch),
+        optimizer=optimizer, lr=float(lr), schedule=schedule, seed=int(seed),
+    )  # fmt: skip
+    with ui.error_boundary("the training run"):
+        job.start(config)
+        st.rerun()  # disable the settings and turn on the live panel's timer
+stop_col.button(
+    "Stop", key="train.stop", disabled=not running, on_click=job.stop, icon=":material/stop:",
+    help="End the run after the current batch; the model learned so far is kept.",
+)  # fmt: skip
+
+
+@st.fragment(run_every=1.0 if running else None)
+def live_panel() -> None:
+    snap = job.snapshot()
+    if snap.status == "idle":
+        st.info("Choose the settings and press Train.", icon=":material/model_training:")
+        return
+    st.progress(snap.progress, text=snap.progress_text)
+    curves, filters = st.columns([2, 1])
+    curves.plotly_chart(figures.training_curves(snap.steps, snap.epochs), key="train.curves")
+    if snap.epochs:
+        grid = figures.filters_grid(snap.epochs[-1].state_dict)
+        filters.image(
+            figures.to_png(grid.image), width="stretch",
+            caption=f"First-layer filters after epoch {snap.epochs[-1].epoch} (averaged over "
+            "input channels; blue negative, red positive)",
+        )  # fmt: skip
+    if running and not snap.running:
+        st.rerun()  # the run ended: a full rerun shows the results and stops the timer
+
+
+live_panel()
+
+snap = job.snapshot()
+if not snap.running and snap.status != "idle":
+    ENDINGS[snap.status](snap.message)
+if snap.done is not None and snap.confusion is not None:
+    config = snap.config
+    st.plotly_chart(figures.confusion_figure(snap.confusion, snap.classes), key="train.confusion")
+    name = f"{config.arch}_{config.dataset}_seed{config.seed}.pt"
+    dl_col, use_col, _ = st.columns([1, 1, 2])
+    dl_col.download_button(
+        "Download checkpoint", snap.checkpoint, file_name=name, key="train.download",
+        mime="application/octet-stream", on_click="ignore", icon=":material/download:",
+    )  # fmt: skip
+    use_col.button(
+        "Use this model on every page", key="train.use", on_click=ui.use_trained,
+        args=(config.arch, snap.checkpoint, snap.done.model.weights_source),
+        icon=":material/publish:",
+        help="Every page then shows this network; 'trained' appears as its weights.",
+    )  # fmt: skip

@@ -1,0 +1,115 @@
+"""Training page: settings, a run in the background, its results, and using the trained model."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.data import load_dataset
+
+JOIN_S = 120
+
+
+@pytest.fixture(autouse=True)
+def _no_jobs_left_over():
+    yield
+    for thread in _job_threads():  # a failing test must not hold a training slot
+        thread.join(JOIN_S)
+
+
+def _job_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("cnnviz-train-")]
+
+
+def train(at: AppTest, epochs: int = 1) -> AppTest:
+    """Press Train, wait for the background thread (AppTest cannot tick ``run_every``), rerun."""
+    at.number_input(key="train.epochs").set_value(epochs)
+    at.button(key="train.start").click().run()
+    assert not at.exception
+    for thread in _job_threads():
+        thread.join(JOIN_S)
+        assert not thread.is_alive()
+    return at.run()
+
+
+def test_the_page_shows_its_settings(open_page, text):
+    at = open_page("training")
+
+    assert not at.exception
+    assert text(at.title) == ["Training"]
+    assert at.selectbox(key="train.arch").options == [
+        "LeNet-5 (32 x 32 grey)",
+        "TinyVGG (64 x 64 colour)",
+    ]
+    assert at.selectbox(key="train.dataset").value == "digits"
+    assert at.selectbox(key="train.optimizer").value == "adam"
+    assert at.selectbox(key="train.schedule").value == "constant"
+    assert at.number_input(key="train.epochs").value == 3
+    assert at.select_slider(key="train.batch").value == 64
+    assert at.number_input(key="train.seed").value == 0
+    assert at.button(key="train.stop").disabled
+    assert text(at.info) == ["Choose the settings and press Train."]
+    assert at.select_slider(key="train.lr").value == 0.001
+    assert "train.confusion" not in _chart_keys(at)
+
+
+def _chart_keys(at: AppTest) -> set[str]:
+    return {e.proto.id.split("-", 2)[-1] for e in at.get("plotly_chart")}
+
+
+def test_one_epoch_trains_and_shows_the_results(open_page, text, charts, array):
+    at = train(open_page("training"))
+
+    assert not at.exception
+    (message,) = text(at.success)
+    assert message.startswith("Trained 1 epochs:")
+    assert "validation accuracy" in message
+    digits = load_dataset("digits", size=32)
+    figures = charts(at)
+    curves = figures["train.curves"]
+    assert [a["text"] for a in curves["layout"]["annotations"]] == ["Loss", "Accuracy"]
+    assert len(array(curves["data"][0]["y"])) == -(-len(digits.train_y) // 64)  # one per step
+    confusion = figures["train.confusion"]
+    assert array(confusion["data"][0]["z"]).sum() == len(digits.val_y)  # each digit once
+    assert confusion["layout"]["title"]["text"].startswith("Confusion matrix")
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert any(c.startswith("First-layer filters after epoch 1") for c in captions)
+    assert not at.button(key="train.start").disabled  # ready for another run
+
+
+def test_use_this_model_makes_feature_maps_show_it(open_page, text):
+    at = train(open_page("training"))
+    at.button(key="train.use").click().run()
+
+    assert not at.exception
+    assert at.selectbox(key="weights").value == "trained"
+    at.switch_page("app_pages/feature_maps.py").run()
+    assert not at.exception
+    assert not at.error
+    (caption,) = [c for c in text(at.caption) if "Trained in cnnviz" in c]
+    assert "Trained in cnnviz on digits. Trained 1 epochs:" in caption
+    assert text(at.subheader)[0] == "Output of features.c1 (Conv2d): 6 x 28 x 28 (C x H x W)"
+
+
+def test_use_this_model_switches_the_sidebar_architecture(open_page, text):
+    at = open_page("training")
+    at.selectbox(key="train.arch").set_value("tinyvgg")
+    at.selectbox(key="train.dataset").set_value("shapes")
+    at = train(at)
+    assert text(at.success)[0].startswith("Trained 1 epochs:")
+    at.button(key="train.use").click().run()
+
+    assert at.selectbox(key="model").value == "tinyvgg"
+    at.switch_page("app_pages/feature_maps.py").run()
+    assert not at.exception
+    assert any("Trained in cnnviz on shapes." in c for c in text(at.caption))
+
+
+def test_trained_weights_without_a_run_say_what_to_do(open_page, text):
+    at = open_page("feature_maps", weights="trained")
+
+    assert not at.exception
+    (error,) = text(at.error)
+    assert error.startswith("No trained model yet: train one on the Training page")

@@ -1,0 +1,229 @@
+"""Background training jobs, the confusion matrix, and the Training page's figures."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import cnnviz
+from cnnviz import figures
+from cnnviz.data import load_dataset
+from cnnviz.errors import InputError
+from cnnviz.training import (
+    JOB_SLOTS,
+    MAX_JOBS,
+    MAX_POINTS,
+    StepEvent,
+    TrainConfig,
+    TrainJob,
+    confusion,
+    misclassified,
+    predict,
+    train,
+)
+
+JOIN_S = 60
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits", size=32, channels=1, seed=0)
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    *_, done = train(arch="lenet5", data=digits, epochs=2, lr=3e-3)
+    return done.model
+
+
+def finish(job: TrainJob) -> None:
+    assert job.thread is not None
+    job.thread.join(JOIN_S)
+    assert not job.thread.is_alive()
+
+
+def test_a_short_job_runs_to_done(digits) -> None:
+    job = TrainJob()
+    assert job.snapshot().status == "idle"
+    job.start(TrainConfig(epochs=1), data=digits)
+    finish(job)
+
+    snap = job.snapshot()
+    assert snap.status == "done"
+    assert snap.message.startswith("Trained 1 epochs:")
+    assert len(snap.steps) == -(-len(digits.train_x) // 64)
+    assert [e.epoch for e in snap.epochs] == [1]
+    assert snap.progress == 1.0
+    assert snap.classes == digits.classes
+    assert snap.confusion.shape == (10, 10)
+    assert snap.confusion.sum() == len(digits.val_x)
+    model = cnnviz.load_model("lenet5", snap.checkpoint)  # the download loads back
+    assert model.labels == digits.classes
+
+
+def test_a_job_loads_its_own_data_when_given_none() -> None:
+    job = TrainJob()
+    job.start(TrainConfig(epochs=1))
+    finish(job)
+    assert job.snapshot().status == "done"
+
+
+def test_stop_ends_the_run_and_keeps_the_model(digits) -> None:
+    job = TrainJob()
+    job.stop()  # a stale stop from before the start is forgotten
+    job.start(TrainConfig(epochs=200), data=digits)
+    job.stop()
+    finish(job)
+
+    snap = job.snapshot()
+    assert snap.status == "stopped"
+    assert snap.message.startswith("Stopped by you")
+    assert snap.done is not None
+    assert snap.checkpoint is not None
+    assert snap.latest.step < 200 * 23
+
+
+def test_the_cap_refuses_a_third_job(digits) -> None:
+    jobs = [TrainJob() for _ in range(MAX_JOBS)]
+    try:
+        for job in jobs:
+            job.start(TrainConfig(epochs=500), data=digits)
+        with pytest.raises(
+            InputError, match=r"The server is busy training .* try again in a minute"
+        ):
+            TrainJob().start(TrainConfig(epochs=1), data=digits)
+    finally:
+        for job in jobs:
+            job.stop()
+        for job in jobs:
+            finish(job)
+    third = TrainJob()  # the slots came back
+    third.start(TrainConfig(epochs=1), data=digits)
+    finish(third)
+    assert third.snapshot().status == "done"
+
+
+def test_one_job_runs_once_at_a_time(digits) -> None:
+    job = TrainJob(slots=threading.BoundedSemaphore(1))
+    job.start(TrainConfig(epochs=500), data=digits)
+    try:
+        with pytest.raises(InputError, match="still going"):
+            job.start(TrainConfig(epochs=1), data=digits)
+    finally:
+        job.stop()
+        finish(job)
+
+
+def test_a_failure_becomes_a_sentence(digits, monkeypatch, caplog) -> None:
+    def broken(*args, **kwargs):
+        yield from ()
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("cnnviz.training.train", broken)
+    job = TrainJob()
+    job.start(TrainConfig(epochs=1), data=digits)
+    finish(job)
+
+    snap = job.snapshot()
+    assert snap.status == "failed"
+    assert snap.message == "Training failed (RuntimeError); the details are in the server log."
+    assert "boom" in caplog.text  # the traceback is logged
+    assert JOB_SLOTS.acquire(blocking=False)  # the slot was released
+    JOB_SLOTS.release()
+
+
+def test_bad_data_set_fails_with_its_message() -> None:
+    job = TrainJob()
+    job.start(TrainConfig(dataset="nope", epochs=1))
+    finish(job)
+    assert job.snapshot().status == "failed"
+    assert job.snapshot().message.startswith("There is no data set called 'nope'")
+
+
+def test_bad_settings_are_refused_before_starting() -> None:
+    with pytest.raises(InputError, match="must be positive"):
+        TrainJob().start(TrainConfig(epochs=0))
+
+
+def test_steps_are_thinned_to_the_cap() -> None:
+    job = TrainJob()
+    for step in range(1, 5 * MAX_POINTS + 1):
+        job._add_step(StepEvent(1, step, 5 * MAX_POINTS, 1.0, 0.5, 100.0, 1.0))
+    snap = job.snapshot()
+    assert MAX_POINTS // 2 <= len(snap.steps) <= MAX_POINTS
+    kept = [s.step for s in snap.steps]
+    assert kept == sorted(kept)
+    assert len(set(np.diff(kept))) == 1  # evenly spaced
+    assert snap.latest.step == 5 * MAX_POINTS
+
+
+def test_confusion_counts_the_validation_predictions(digits, trained) -> None:
+    matrix = confusion(trained, digits)
+    predicted = predict(trained, digits.val_x)
+    truth = digits.val_y.numpy()
+    assert matrix.shape == (10, 10)
+    assert matrix.sum() == len(truth)
+    assert matrix[3].sum() == (truth == 3).sum()
+    assert matrix[:, 3].sum() == (predicted == 3).sum()
+    assert np.trace(matrix) == (predicted == truth).sum()
+    assert np.trace(matrix) / matrix.sum() > 0.5  # chance is 0.1
+
+
+def test_misclassified_lists_the_wrong_ones(digits, trained) -> None:
+    predicted = predict(trained, digits.val_x)
+    mistakes = misclassified(trained, digits, limit=1000)
+    assert len(mistakes) == int((predicted != digits.val_y.numpy()).sum())
+    for m in mistakes:
+        assert m.true == int(digits.val_y[m.index]) != m.predicted == int(predicted[m.index])
+    assert len(misclassified(trained, digits, limit=2)) == min(2, len(mistakes))
+
+
+def test_predict_leaves_the_mode_alone(digits, trained) -> None:
+    trained.module.train()
+    try:
+        predict(trained, digits.val_x[:4])
+        assert trained.module.training
+    finally:
+        trained.module.eval()
+
+
+def test_training_curves_have_loss_and_accuracy_panels(digits) -> None:
+    events = list(train(arch="lenet5", data=digits, epochs=2))
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    epochs = [e for e in events if isinstance(e, cnnviz.EpochEvent)]
+    fig = figures.training_curves(steps, epochs)
+    assert [a.text for a in fig.layout.annotations] == ["Loss", "Accuracy"]
+    assert len(fig.data) == 6
+    raw, smooth, val = fig.data[:3]
+    assert list(raw.y) == [s.loss for s in steps]
+    assert smooth.y[0] == pytest.approx(steps[0].loss)  # debiased: no pull towards 0
+    assert list(val.x) == [len(steps) // 2, len(steps)]
+    assert list(val.y) == [e.val_loss for e in epochs]
+    assert figures.training_curves([], []).data[0].x == ()
+
+
+def test_filters_grid_shows_the_first_conv_kernels(trained) -> None:
+    weights = figures.first_conv_weights(trained.module)
+    torch.testing.assert_close(
+        torch.from_numpy(weights), trained.module.features.c1.weight.detach().mean(1)
+    )
+    grid = figures.filters_grid(trained.module.state_dict())
+    assert grid.channels == tuple(range(6))
+
+
+def test_filters_grid_averages_rgb_channels() -> None:
+    module = cnnviz.load_model("tinyvgg", "random").module
+    assert figures.first_conv_weights(module).shape == (10, 3, 3)
+    with pytest.raises(ValueError, match="no convolution"):
+        figures.first_conv_weights({"w": torch.zeros(3, 3)})
+
+
+def test_confusion_figure() -> None:
+    fig = figures.confusion_figure(np.array([[3, 1], [0, 4]]), ("cat", "dog"))
+    heat = fig.data[0]
+    assert list(heat.x) == ["cat", "dog"]
+    assert list(heat.y) == ["cat", "dog"]
+    assert fig.layout.title.text.endswith("(87.5% correct)")
