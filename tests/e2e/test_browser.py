@@ -156,3 +156,40 @@ def test_next_layer_button(app: App) -> None:
         main(page).get_by_test_id("stImage").filter(has_text="channels of features.s2")
     ).to_be_visible()
     expect_no_exception(page)
+
+
+def _curve_points(page: Page) -> int:
+    """Points of the first trace of the live training chart (the per-batch loss)."""
+    return (
+        main(page)
+        .locator(".js-plotly-plot")
+        .first.evaluate(
+            "(plot) => (plot.data && plot.data[0] && plot.data[0].x) ? plot.data[0].x.length : 0"
+        )
+    )
+
+
+def test_training_runs_live_and_stops(app: App) -> None:
+    page = app.open("/training")
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("50")
+    epochs.press("Enter")
+    wait_for_app(page)
+    main(page).get_by_role("button", name="Train").click()
+
+    expect(page.get_by_test_id("stProgress")).to_be_visible()
+    expect(main(page).locator(".js-plotly-plot").first).to_be_visible()
+    first = _curve_points(page)
+    # The fragment polls once a second: the curve grows while the thread trains.
+    page.wait_for_function(
+        "(n) => { const p = document.querySelector('[data-testid=stMain] .js-plotly-plot');"
+        " return p && p.data && p.data[0].x.length > n; }",
+        arg=first,
+        timeout=TIMEOUT_MS,
+    )
+    assert _curve_points(page) > first
+
+    main(page).get_by_role("button", name="Stop").click()
+    expect(main(page)).to_contain_text("Stopped by you", timeout=TIMEOUT_MS)
+    expect(main(page).get_by_role("button", name="Download checkpoint")).to_be_visible()
+    expect_no_exception(page)
