@@ -424,7 +424,9 @@ def training_curves(steps: Sequence[StepEvent], epochs: Sequence[EpochEvent]) ->
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=2)
     fig.update_layout(
-        height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"}
+        height=360,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.28, "x": 0.5, "xanchor": "center"},
     )
     return fig
 
