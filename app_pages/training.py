@@ -2,9 +2,10 @@
 
 import streamlit as st
 
+import cnnviz
 import cnnviz.ui as ui
 from cnnviz import figures
-from cnnviz.training import TrainConfig
+from cnnviz.training import TrainConfig, epoch_model, to_image
 
 ARCHS = {"lenet5": "LeNet-5 (32 x 32 grey)", "tinyvgg": "TinyVGG (64 x 64 colour)"}
 DATASETS = {
@@ -116,4 +117,33 @@ if snap.done is not None and snap.confusion is not None:
         args=(config.arch, snap.checkpoint, snap.done.model.weights_source),
         icon=":material/publish:",
         help="Every page then shows this network; 'trained' appears as its weights.",
+    )  # fmt: skip
+
+if snap.epochs and snap.sample is not None and snap.config is not None:
+    st.subheader("Watch it learn, epoch by epoch")
+    numbers = [e.epoch for e in snap.epochs]
+    shown = st.select_slider("Epoch", numbers, value=numbers[-1], key="train.scrub")
+    event = snap.epochs[numbers.index(shown)]
+    seen = cnnviz.probe(
+        epoch_model(snap.config.arch, snap.classes, event.state_dict, shown), to_image(snap.sample)
+    )
+    first = next(x for x in seen.layers if x.kind == "conv")
+    top = seen.predictions[0]
+    a, b, c = st.columns([1, 2, 2])
+    a.image(
+        seen.image, caption=f"A validation image: predicted {top.label} ({top.probability:.0%})"
+    )
+    b.image(
+        figures.to_jpeg(figures.filters_grid(event.state_dict).image), width="stretch",
+        caption=f"First-layer filters after epoch {shown}",
+    )  # fmt: skip
+    c.image(
+        figures.to_jpeg(figures.feature_grid(first.output).image), width="stretch",
+        caption=f"What they make of this image ({first.name}) after epoch {shown}",
+    )  # fmt: skip
+if snap.mistakes:
+    st.subheader("What it gets wrong")
+    st.image(
+        [image for image, _, _ in snap.mistakes], width=80,
+        caption=[f"{true} seen as {guess}" for _, true, guess in snap.mistakes],
     )  # fmt: skip

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
+from PIL import Image
 from torch import nn
 
 from cnnviz.data import Dataset, load_dataset
@@ -49,9 +50,11 @@ __all__ = [
     "TrainJob",
     "checkpoint_bytes",
     "confusion",
+    "epoch_model",
     "misclassified",
     "predict",
     "save_checkpoint",
+    "to_image",
     "train",
 ]
 
@@ -346,6 +349,9 @@ class JobSnapshot:
         confusion: (K, K) counts on the validation images, rows true, columns predicted.
         classes: Class names of the data set.
         checkpoint: The finished model as a checkpoint file (bytes for a download).
+        sample: A fixed validation image, uint8 (C, H, W), to watch through the epochs.
+        mistakes: Up to 12 validation images the finished model gets wrong, as
+            (image, true class, predicted class).
     """
 
     status: JobStatus = "idle"
@@ -358,6 +364,8 @@ class JobSnapshot:
     confusion: np.ndarray | None = field(default=None, repr=False)
     classes: tuple[str, ...] = ()
     checkpoint: bytes | None = field(default=None, repr=False)
+    sample: np.ndarray | None = field(default=None, repr=False)
+    mistakes: tuple[tuple[Image.Image, str, str], ...] = field(default=(), repr=False)
 
     @property
     def running(self) -> bool:
@@ -460,7 +468,7 @@ class TrainJob:
                     config.dataset, size=spec.input_size, channels=spec.channels,
                     val_fraction=config.val_fraction, seed=config.seed,
                 )  # fmt: skip
-            self._update(classes=data.classes)
+            self._update(classes=data.classes, sample=data.val_x[0].numpy())
             for event in train(config, data=data, stop=self._stop):
                 if isinstance(event, StepEvent):
                     self._add_step(event)
@@ -482,8 +490,13 @@ class TrainJob:
 
     def _finish(self, config: TrainConfig, data: Dataset, done: DoneEvent) -> None:
         matrix = confusion(done.model, data)
+        mistakes = tuple(
+            (to_image(data.val_x[m.index].numpy()), data.classes[m.true], data.classes[m.predicted])
+            for m in misclassified(done.model, data, limit=12)
+        )
         self._update(
             confusion=matrix,
+            mistakes=mistakes,
             checkpoint=checkpoint_bytes(done.model, config, done.history),
             done=done,
             message=done.message,
@@ -542,3 +555,18 @@ def checkpoint_bytes(
     buffer = io.BytesIO()
     save_checkpoint(model, buffer, config, history)
     return buffer.getvalue()
+
+
+def to_image(pixels: np.ndarray) -> Image.Image:
+    """uint8 (C, H, W) with C = 1 or 3 -> a PIL image ("L" or "RGB")."""
+    return Image.fromarray(pixels[0] if pixels.shape[0] == 1 else pixels.transpose(1, 2, 0))
+
+
+def epoch_model(
+    arch: str, classes: tuple[str, ...], state_dict: dict[str, torch.Tensor], epoch: int
+) -> Model:
+    """The network as it was after one epoch (from :attr:`EpochEvent.state_dict`)."""
+    module = build_module(arch, num_classes=len(classes))
+    module.load_state_dict(state_dict)
+    source = f"Weights after epoch {epoch} of a training run."
+    return Model(module.eval(), MODELS[arch], classes, "trained", source, f"{arch}:epoch:{epoch}")

@@ -211,4 +211,8 @@ def configure_runtime() -> bool:
     :func:`cnnviz.retain_freed_memory`)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     cnnviz.retain_freed_memory()
+    # Import pandas before any training thread exists: plotly imports it lazily, and a first
+    # import racing between a page's thread and a training thread failed with "partially
+    # initialized module 'pandas'" (seen in the server log).
+    import pandas  # noqa: F401
     return True

@@ -113,3 +113,26 @@ def test_trained_weights_without_a_run_say_what_to_do(open_page, text):
     assert not at.exception
     (error,) = text(at.error)
     assert error.startswith("No trained model yet: train one on the Training page")
+
+
+def test_epoch_scrubber_and_mistakes(open_page, text):
+    at = train(open_page("training"), epochs=2)
+
+    assert not at.exception
+    assert "Watch it learn, epoch by epoch" in text(at.subheader)
+    scrub = at.select_slider(key="train.scrub")
+    assert scrub.options == ["1", "2"]
+    assert scrub.value == 2
+
+    def captions() -> list[str]:
+        return [c for image in at.get("image") for c in image.captions]
+
+    assert "What they make of this image (features.c1) after epoch 2" in captions()
+    at = scrub.set_value(1).run()
+    assert not at.exception
+    assert "First-layer filters after epoch 1" in captions()
+    assert "What they make of this image (features.c1) after epoch 1" in captions()
+    assert any(c.startswith("A validation image: predicted ") for c in captions())
+    # After two epochs LeNet-5 still confuses some digits: they are shown with both labels.
+    assert "What it gets wrong" in text(at.subheader)
+    assert any(" seen as " in c for c in captions())

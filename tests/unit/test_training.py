@@ -113,3 +113,18 @@ def test_checkpoint_round_trip_gives_the_same_outputs(digits, tmp_path) -> None:
     buffer = io.BytesIO()
     save_checkpoint(done.model, buffer)
     assert cnnviz.load_model("lenet5", buffer.getvalue()).labels == digits.classes
+
+
+def test_epoch_model_rebuilds_the_network_of_an_epoch(digits) -> None:
+    from cnnviz.training import epoch_model, to_image
+
+    events, _ = run(arch="lenet5", data=digits, epochs=2)
+    first = next(e for e in events if isinstance(e, EpochEvent))
+    model = epoch_model("lenet5", digits.classes, first.state_dict, first.epoch)
+    assert model.weights_source == "Weights after epoch 1 of a training run."
+    for name, tensor in first.state_dict.items():
+        torch.testing.assert_close(model.module.state_dict()[name], tensor)
+    image = to_image(digits.val_x[0].numpy())
+    assert image.mode == "L"
+    assert image.size == (32, 32)
+    assert cnnviz.probe(model, image).layers[0].shape == (1, 32, 32)
