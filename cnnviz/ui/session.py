@@ -215,4 +215,5 @@ def configure_runtime() -> bool:
     # import racing between a page's thread and a training thread failed with "partially
     # initialized module 'pandas'" (seen in the server log).
     import pandas  # noqa: F401
+
     return True
