@@ -122,7 +122,7 @@ def test_a_failure_becomes_a_sentence(digits, monkeypatch, caplog) -> None:
         yield from ()
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("cnnviz.training.train", broken)
+    monkeypatch.setattr("cnnviz.training.job.train", broken)
     job = TrainJob()
     job.start(TrainConfig(epochs=1), data=digits)
     finish(job)

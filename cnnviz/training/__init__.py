@@ -1,0 +1,56 @@
+"""Train a network and watch it learn: :func:`train` yields events as it goes.
+
+The loop is plain PyTorch (no Streamlit), so a notebook, the ``cnnviz train`` command and the
+Training page all run the same code::
+
+    for event in cnnviz.train(arch="lenet5", dataset="digits", epochs=3):
+        if isinstance(event, cnnviz.EpochEvent):
+            print(event.epoch, event.val_accuracy)
+
+Each training step: ``loss = cross_entropy(model(x), y)``, gradients by backpropagation, one
+optimizer step. A loss that is not a finite number stops the run (status ``"diverged"``) and the
+model keeps the weights of the last good epoch; a set ``stop`` event ends the run after the
+current batch (status ``"stopped"``) and keeps the model as it is.
+"""
+
+from cnnviz.training.evaluation import (
+    Mistake,
+    checkpoint_bytes,
+    confusion,
+    epoch_model,
+    misclassified,
+    predict,
+    to_image,
+)
+from cnnviz.training.job import JOB_SLOTS, MAX_JOBS, MAX_POINTS, JobSnapshot, TrainJob
+from cnnviz.training.loop import (
+    DoneEvent,
+    EpochEvent,
+    StepEvent,
+    TrainConfig,
+    TrainEvent,
+    save_checkpoint,
+    train,
+)
+
+__all__ = [
+    "JOB_SLOTS",
+    "MAX_JOBS",
+    "MAX_POINTS",
+    "DoneEvent",
+    "EpochEvent",
+    "JobSnapshot",
+    "Mistake",
+    "StepEvent",
+    "TrainConfig",
+    "TrainEvent",
+    "TrainJob",
+    "checkpoint_bytes",
+    "confusion",
+    "epoch_model",
+    "misclassified",
+    "predict",
+    "save_checkpoint",
+    "to_image",
+    "train",
+]

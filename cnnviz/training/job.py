@@ -1,0 +1,198 @@
+"""One training run in a background thread, polled by the page (no Streamlit here)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+
+from cnnviz.data import Dataset, load_dataset
+from cnnviz.errors import InputError
+from cnnviz.models import MODELS
+from cnnviz.training.evaluation import checkpoint_bytes, confusion, misclassified, to_image
+from cnnviz.training.loop import DoneEvent, EpochEvent, StepEvent, TrainConfig, _check, train
+
+log = logging.getLogger(__name__)
+
+MAX_JOBS = 2
+"""Training runs allowed at once in this process (each uses every CPU core)."""
+JOB_SLOTS = threading.BoundedSemaphore(MAX_JOBS)
+"""Shared by every :class:`TrainJob`: a third concurrent run is refused, not queued."""
+MAX_POINTS = 2000
+"""Most step points a job keeps; beyond it every other point is dropped (the curve stays)."""
+JobStatus = Literal["idle", "running", "done", "stopped", "diverged", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobSnapshot:
+    """An immutable copy of a :class:`TrainJob`'s state, for the page to draw.
+
+    Attributes:
+        status: ``"idle"``, ``"running"``, ``"done"``, ``"stopped"``, ``"diverged"`` or
+            ``"failed"``.
+        message: One sentence on how the run went (empty while idle or running).
+        config: The settings of the current or last run.
+        steps: Step events, thinned to at most :data:`MAX_POINTS`.
+        epochs: One event per finished epoch (with its weight snapshot).
+        latest: The last step event, for the progress bar.
+        done: The final event, once the run ended (not for ``"failed"``).
+        confusion: (K, K) counts on the validation images, rows true, columns predicted.
+        classes: Class names of the data set.
+        checkpoint: The finished model as a checkpoint file (bytes for a download).
+        sample: A fixed validation image, uint8 (C, H, W), to watch through the epochs.
+        mistakes: Up to 12 validation images the finished model gets wrong, as
+            (image, true class, predicted class).
+    """
+
+    status: JobStatus = "idle"
+    message: str = ""
+    config: TrainConfig | None = None
+    steps: tuple[StepEvent, ...] = ()
+    epochs: tuple[EpochEvent, ...] = ()
+    latest: StepEvent | None = None
+    done: DoneEvent | None = None
+    confusion: np.ndarray | None = field(default=None, repr=False)
+    classes: tuple[str, ...] = ()
+    checkpoint: bytes | None = field(default=None, repr=False)
+    sample: np.ndarray | None = field(default=None, repr=False)
+    mistakes: tuple[tuple[Image.Image, str, str], ...] = field(default=(), repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def progress(self) -> float:
+        """Share of the run done, 0..1."""
+        if self.status in ("done",):
+            return 1.0
+        return self.latest.progress if self.latest is not None else 0.0
+
+    @property
+    def progress_text(self) -> str:
+        """``"Epoch 2 of 5 · step 40 of 115 · 1,234 images/s · about 12 s left"``."""
+        last, config = self.latest, self.config
+        if last is None or config is None:
+            return "Loading the data and building the network…"
+        eta = last.elapsed_s * (1 - last.progress) / max(last.progress, 1e-9)
+        left = f"about {eta:.0f} s left" if self.running else self.status
+        return (
+            f"Epoch {last.epoch} of {config.epochs} · step {last.step} of {last.steps} · "
+            f"{last.samples_per_s:,.0f} images/s · {left}"
+        )
+
+
+class TrainJob:
+    """One training run in a daemon thread, safe to poll from another thread.
+
+    The thread writes only to this object, under its lock; :meth:`snapshot` hands out an
+    immutable copy. No Streamlit here: the page polls :meth:`snapshot`.
+
+    Args:
+        slots: Semaphore capping concurrent runs (default :data:`JOB_SLOTS`, shared by all).
+    """
+
+    def __init__(self, slots: threading.BoundedSemaphore | None = None) -> None:
+        self._slots = slots if slots is not None else JOB_SLOTS
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._state = JobSnapshot()
+        self._stride = 1
+        self.thread: threading.Thread | None = None
+
+    def start(self, config: TrainConfig, data: Dataset | None = None) -> None:
+        """Start training ``config`` in the background (``data`` default: load it there).
+
+        Raises:
+            InputError: Bad settings, a run of this job is still going, or the server is
+                already running :data:`MAX_JOBS` trainings.
+        """
+        _check(config)
+        if self.thread is not None and self.thread.is_alive():
+            raise InputError("A training run is still going: stop it first.")
+        if not self._slots.acquire(blocking=False):
+            raise InputError(
+                f"The server is busy training {MAX_JOBS} other networks right now: "
+                "try again in a minute."
+            )
+        self._stop.clear()
+        self._stride = 1
+        with self._lock:
+            self._state = JobSnapshot(status="running", config=config)
+        self.thread = threading.Thread(
+            target=self._run, args=(config, data), name=f"cnnviz-train-{id(self):x}", daemon=True
+        )
+        try:
+            self.thread.start()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def stop(self) -> None:
+        """Ask the run to end after the current batch (it keeps the model)."""
+        self._stop.set()
+
+    def snapshot(self) -> JobSnapshot:
+        """An immutable copy of the job's state."""
+        with self._lock:
+            return self._state
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            self._state = replace(self._state, **changes)
+
+    def _add_step(self, event: StepEvent) -> None:
+        with self._lock:
+            steps = self._state.steps
+            if event.step % self._stride == 0:
+                steps = (*steps, event)
+                if len(steps) > MAX_POINTS:
+                    steps, self._stride = steps[1::2], self._stride * 2
+            self._state = replace(self._state, steps=steps, latest=event)
+
+    def _run(self, config: TrainConfig, data: Dataset | None) -> None:
+        try:
+            if data is None:
+                spec = MODELS[config.arch]
+                data = load_dataset(
+                    config.dataset, size=spec.input_size, channels=spec.channels,
+                    val_fraction=config.val_fraction, seed=config.seed,
+                )  # fmt: skip
+            self._update(classes=data.classes, sample=data.val_x[0].numpy())
+            for event in train(config, data=data, stop=self._stop):
+                if isinstance(event, StepEvent):
+                    self._add_step(event)
+                elif isinstance(event, EpochEvent):
+                    self._update(epochs=(*self.snapshot().epochs, event))
+                else:
+                    self._finish(config, data, event)
+        except InputError as error:
+            self._update(status="failed", message=str(error))
+        except Exception as error:
+            log.exception("training run failed")
+            self._update(
+                status="failed",
+                message=f"Training failed ({type(error).__name__}); the details are in the "
+                "server log.",
+            )
+        finally:
+            self._slots.release()
+
+    def _finish(self, config: TrainConfig, data: Dataset, done: DoneEvent) -> None:
+        matrix = confusion(done.model, data)
+        mistakes = tuple(
+            (to_image(data.val_x[m.index].numpy()), data.classes[m.true], data.classes[m.predicted])
+            for m in misclassified(done.model, data, limit=12)
+        )
+        self._update(
+            confusion=matrix,
+            mistakes=mistakes,
+            checkpoint=checkpoint_bytes(done.model, config, done.history),
+            done=done,
+            message=done.message,
+            status=done.status,  # last: the page treats a finished status as complete
+        )
