@@ -1,0 +1,63 @@
+"""Pictures of what a network computed: map montages, overlays and plotly charts.
+
+Everything here turns the plain results of :mod:`cnnviz.probe` and :mod:`cnnviz.steps` into
+something to look at; nothing here computes the network. Montages are numpy/PIL (fast, one image
+for the browser), charts are plotly figures.
+"""
+
+from cnnviz.figures.charts import (
+    confusion_figure,
+    heatmap_figure,
+    layer_rows,
+    predictions_figure,
+    shape_figure,
+    training_curves,
+    vector_figure,
+)
+from cnnviz.figures.montage import (
+    BACKGROUND,
+    COLORMAPS,
+    GAP,
+    LABEL_H,
+    MAX_CELL,
+    MAX_MAP,
+    MIN_CELL,
+    Grid,
+    _lut,  # noqa: F401 - for tests that check colours against the lookup table
+    channel_order,
+    feature_grid,
+    filters_grid,
+    first_conv_weights,
+    overlay,
+    thumbnail,
+    to_jpeg,
+    to_png,
+    to_uint8,
+)
+
+__all__ = [
+    "BACKGROUND",
+    "COLORMAPS",
+    "GAP",
+    "LABEL_H",
+    "MAX_CELL",
+    "MAX_MAP",
+    "MIN_CELL",
+    "Grid",
+    "channel_order",
+    "confusion_figure",
+    "feature_grid",
+    "filters_grid",
+    "first_conv_weights",
+    "heatmap_figure",
+    "layer_rows",
+    "overlay",
+    "predictions_figure",
+    "shape_figure",
+    "thumbnail",
+    "to_jpeg",
+    "to_png",
+    "to_uint8",
+    "training_curves",
+    "vector_figure",
+]

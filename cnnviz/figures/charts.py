@@ -1,0 +1,232 @@
+"""Plotly charts: predictions, shapes, heatmaps, vectors, training curves, confusion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from cnnviz.probe import Prediction, Probe
+
+if TYPE_CHECKING:
+    from cnnviz.training import EpochEvent, StepEvent
+
+
+def heatmap_figure(
+    values: np.ndarray,
+    title: str,
+    colormap: str = "viridis",
+    value_range: tuple[float, float] | None = None,
+) -> go.Figure:
+    """One map as an interactive heatmap (hover shows each value), rows top to bottom.
+
+    Args:
+        values: The map (H, W).
+        title: Figure title.
+        colormap: One of :data:`COLORMAPS`.
+        value_range: (min, max) the colours span, so several figures compare; default the
+            map's own range.
+    """
+    lo, hi = value_range if value_range is not None else (None, None)
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.asarray(values),
+            zmin=lo,
+            zmax=hi,
+            colorscale="RdBu_r" if colormap == "RdBu" else colormap.capitalize(),
+            hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
+    fig.update_xaxes(constrain="domain")
+    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=380)
+    return fig
+
+
+def predictions_figure(predictions: Sequence[Prediction], trained: bool) -> go.Figure:
+    """Top-k classes as horizontal bars, most probable on top."""
+    labels = [p.label for p in predictions][::-1]
+    probs = [p.probability for p in predictions][::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=probs,
+            y=labels,
+            orientation="h",
+            text=[f"{p:.1%}" for p in probs],
+            textposition="auto",
+            marker_color="#1f77b4" if trained else "#9e9e9e",
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+        )
+    )
+    title = "Top-5 predictions" if trained else "Top-5 predictions (random weights: meaningless)"
+    fig.update_layout(
+        title=title,
+        xaxis={"range": [0, 1], "tickformat": ".0%"},
+        yaxis={"type": "category"},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=260,
+    )
+    return fig
+
+
+def shape_figure(probe: Probe, highlight: str | None = None) -> go.Figure:
+    """How the map shape changes through the network: spatial side falls, channels rise.
+
+    Bars give the channels of each main layer with map output (log scale, right axis), the line
+    gives the spatial side H (left axis). ``highlight`` marks the selected layer.
+    """
+    layers = [x for x in probe.layers if x.is_main and x.is_map]
+    names = [x.name for x in layers]
+    colors = ["#d62728" if x.name == highlight else "#aec7e8" for x in layers]
+    fig = go.Figure()
+    fig.add_bar(
+        x=names,
+        y=[x.shape[0] for x in layers],
+        name="channels",
+        marker_color=colors,
+        yaxis="y2",
+        hovertemplate="%{x}: %{y} channels<extra></extra>",
+    )
+    fig.add_scatter(
+        x=names,
+        y=[x.shape[1] for x in layers],
+        name="height = width (px)",
+        mode="lines+markers",
+        line={"color": "#ff7f0e", "width": 3},
+        hovertemplate="%{x}: %{y} px<extra></extra>",
+    )
+    fig.update_layout(
+        title="Shape through the network: maps shrink, channels grow",
+        yaxis={"title": "height = width", "rangemode": "tozero"},
+        yaxis2={"title": "channels", "overlaying": "y", "side": "right", "type": "log"},
+        xaxis={"showticklabels": len(names) <= 30, "tickangle": -45},
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=330,
+    )
+    return fig
+
+
+def vector_figure(vector: np.ndarray, title: str) -> go.Figure:
+    """A 1-D vector (e.g. after global average pooling) as bars, one per channel."""
+    values = np.asarray(vector, dtype=np.float32).reshape(-1)
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(values.size),
+            y=values,
+            marker_color="#2ca02c",
+            hovertemplate="channel %{x}: %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis_title="channel",
+        yaxis={"title": "value", "tickformat": ".3~g"},
+        bargap=0,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=260,
+    )
+    return fig
+
+
+def layer_rows(probe: Probe, main_only: bool = False) -> list[dict[str, object]]:
+    """The layer table: one row per layer, for a data frame on the page."""
+    return [
+        {
+            "#": x.index,
+            "layer": x.name,
+            "type": x.type_name,
+            "output shape": " x ".join(str(d) for d in x.shape),
+            "parameters": x.params,
+            "receptive field": x.receptive_field.describe(),
+            "min": round(x.stats.min, 3),
+            "max": round(x.stats.max, 3),
+            "mean": round(x.stats.mean, 3),
+            "zeros": f"{x.stats.zero_fraction:.0%}",
+        }
+        for x in probe.layers
+        if x.is_main or not main_only
+    ]
+
+
+def _ema(values: Sequence[float], weight: float = 0.9) -> list[float]:
+    out: list[float] = []
+    for k, value in enumerate(values):
+        # Debiased like TensorBoard's smoothing, so the first points are not pulled towards 0.
+        previous = out[-1] * (1 - weight**k) if out else 0.0
+        out.append((weight * previous + (1 - weight) * value) / (1 - weight ** (k + 1)))
+    return out
+
+
+def training_curves(steps: Sequence[StepEvent], epochs: Sequence[EpochEvent]) -> go.Figure:
+    """Loss and accuracy while training: two panels sharing the step axis.
+
+    Training values are per batch (faint) and smoothed (an exponential moving average with
+    weight 0.9); validation values are one point per epoch, at the step where the epoch ended.
+
+    Args:
+        steps: :class:`cnnviz.StepEvent` list (may be thinned).
+        epochs: :class:`cnnviz.EpochEvent` list.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    x = [s.step for s in steps]
+    per_epoch = steps[-1].steps / max(1, epochs[-1].epochs) if steps and epochs else 1.0
+    x_val = [round(e.epoch * per_epoch) for e in epochs]
+    for col, train_of, val_of in (
+        (1, lambda s: s.loss, lambda e: e.val_loss),
+        (2, lambda s: s.accuracy, lambda e: e.val_accuracy),
+    ):
+        raw = [train_of(s) for s in steps]
+        first = col == 1
+        fig.add_scatter(
+            x=x, y=raw, mode="lines", line={"color": "#9ecae1", "width": 1}, row=1, col=col,
+            name="training (per batch)", legendgroup="raw", showlegend=first,
+        )  # fmt: skip
+        fig.add_scatter(
+            x=x, y=_ema(raw), mode="lines", line={"color": "#1f77b4"}, row=1, col=col,
+            name="training (smoothed)", legendgroup="smooth", showlegend=first,
+        )  # fmt: skip
+        fig.add_scatter(
+            x=x_val, y=[val_of(e) for e in epochs], mode="lines+markers", row=1, col=col,
+            line={"color": "#d62728"}, name="validation (per epoch)", legendgroup="val",
+            showlegend=first,
+        )  # fmt: skip
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(range=[0, 1], tickformat=".0%", row=1, col=2)
+    fig.update_layout(
+        height=360,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.28, "x": 0.5, "xanchor": "center"},
+    )
+    return fig
+
+
+def confusion_figure(matrix: np.ndarray, classes: Sequence[str]) -> go.Figure:
+    """A (K, K) confusion matrix as a heatmap: rows are the true class, columns the predicted.
+
+    Each cell shows its count; the diagonal holds the correct predictions.
+    """
+    counts = np.asarray(matrix)
+    names = [str(c) for c in classes]
+    fig = go.Figure(
+        go.Heatmap(
+            z=counts,
+            x=names,
+            y=names,
+            colorscale="Blues",
+            texttemplate="%{z}",
+            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+            showscale=False,
+        )
+    )
+    accuracy = np.trace(counts) / max(1, counts.sum())
+    fig.update_layout(
+        title=f"Confusion matrix on the validation images ({accuracy:.1%} correct)",
+        xaxis={"title": "predicted", "type": "category"},
+        yaxis={"title": "true", "type": "category", "autorange": "reversed"},
+        height=max(300, 40 * len(names) + 120), margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )  # fmt: skip
+    return fig
