@@ -7,10 +7,8 @@ Training page all run the same code::
         if isinstance(event, cnnviz.EpochEvent):
             print(event.epoch, event.val_accuracy)
 
-Each training step: ``loss = cross_entropy(model(x), y)``, gradients by backpropagation, one
-optimizer step. A loss that is not a finite number stops the run (status ``"diverged"``) and the
-model keeps the weights of the last good epoch; a set ``stop`` event ends the run after the
-current batch (status ``"stopped"``) and keeps the model as it is.
+``loop`` holds :func:`train` and its events, ``job`` runs it in a background thread for the
+page, ``evaluation`` looks at the result (confusion matrix, mistakes, any epoch's network).
 """
 
 from cnnviz.training.evaluation import (

@@ -1,11 +1,4 @@
-"""Train a network and watch it learn: :func:`train` yields events as it goes.
-
-The loop is plain PyTorch (no Streamlit), so a notebook, the ``cnnviz train`` command and the
-Training page all run the same code::
-
-    for event in cnnviz.train(arch="lenet5", dataset="digits", epochs=3):
-        if isinstance(event, cnnviz.EpochEvent):
-            print(event.epoch, event.val_accuracy)
+"""The training loop: settings, events, :func:`train`, and checkpoints.
 
 Each training step: ``loss = cross_entropy(model(x), y)``, gradients by backpropagation, one
 optimizer step. A loss that is not a finite number stops the run (status ``"diverged"``) and the
