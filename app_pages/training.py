@@ -2,16 +2,13 @@
 
 import streamlit as st
 
-import cnnviz
 import cnnviz.ui as ui
 from cnnviz import figures
-from cnnviz.training import TrainConfig, epoch_model, to_image
+from cnnviz.data import DATASET_INFO
+from cnnviz.training import TrainConfig
 
 ARCHS = {"lenet5": "LeNet-5 (32 x 32 grey)", "tinyvgg": "TinyVGG (64 x 64 colour)"}
-DATASETS = {
-    "digits": "1,797 handwritten digits 0-9 (8 x 8 scans, enlarged); works offline.",
-    "shapes": "1,200 drawn circles, squares, triangles, crosses, stripes and rings; offline.",
-}
+DATASETS = ("digits", "shapes", "mnist", "fashion_mnist", "cifar10")
 ENDINGS = {"done": st.success, "stopped": st.warning, "diverged": st.error, "failed": st.error}
 
 st.title("Training")
@@ -29,10 +26,12 @@ arch = left.selectbox(
     help="The network to train from random weights.",
 )  # fmt: skip
 dataset = middle.selectbox(
-    "Data set", list(DATASETS), key="train.dataset", disabled=running,
+    "Data set", DATASETS, key="train.dataset", disabled=running,
     help="The labelled images it learns from; a fifth is kept aside for validation.",
 )  # fmt: skip
-middle.caption(DATASETS[dataset])
+middle.caption(DATASET_INFO[dataset])
+if middle.toggle("Show some of its images", key="train.preview"):
+    ui.dataset_preview(dataset, arch)
 epochs = right.number_input(
     "Epochs", 1, 50, 3, key="train.epochs", disabled=running,
     help="Passes over all the training images.",
@@ -119,28 +118,7 @@ if snap.done is not None and snap.confusion is not None:
         help="Every page then shows this network; 'trained' appears as its weights.",
     )  # fmt: skip
 
-if snap.epochs and snap.sample is not None and snap.config is not None:
-    st.subheader("Watch it learn, epoch by epoch")
-    numbers = [e.epoch for e in snap.epochs]
-    shown = st.select_slider("Epoch", numbers, value=numbers[-1], key="train.scrub")
-    event = snap.epochs[numbers.index(shown)]
-    seen = cnnviz.probe(
-        epoch_model(snap.config.arch, snap.classes, event.state_dict, shown), to_image(snap.sample)
-    )
-    first = next(x for x in seen.layers if x.kind == "conv")
-    top = seen.predictions[0]
-    a, b, c = st.columns([1, 2, 2])
-    a.image(
-        seen.image, caption=f"A validation image: predicted {top.label} ({top.probability:.0%})"
-    )
-    b.image(
-        figures.to_jpeg(figures.filters_grid(event.state_dict).image), width="stretch",
-        caption=f"First-layer filters after epoch {shown}",
-    )  # fmt: skip
-    c.image(
-        figures.to_jpeg(figures.feature_grid(first.output).image), width="stretch",
-        caption=f"What they make of this image ({first.name}) after epoch {shown}",
-    )  # fmt: skip
+ui.epoch_scrubber(snap)
 if snap.mistakes:
     st.subheader("What it gets wrong")
     st.image(

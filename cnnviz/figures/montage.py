@@ -238,3 +238,32 @@ def filters_grid(weights: nn.Module | Mapping[str, torch.Tensor], colormap: str 
     any colour shows the edge. Blue is negative, red positive (with ``"RdBu"``).
     """
     return feature_grid(first_conv_weights(weights), colormap=colormap, scale="shared")
+
+
+def image_grid(
+    images: np.ndarray, captions: Sequence[str], columns: int = 8, cell: int = 64
+) -> Image.Image:
+    """Images side by side, each enlarged to ``cell`` pixels with its caption above it.
+
+    Args:
+        images: uint8 (K, C, H, W) with C = 1 or 3 (e.g. ``Dataset.preview()``).
+        captions: One short text per image (its class).
+        columns: Images per row.
+        cell: Side of each image in pixels (nearest-neighbour enlargement keeps pixels sharp).
+
+    Returns:
+        An RGB montage.
+    """
+    count = len(images)
+    rows = max(1, math.ceil(count / columns))
+    canvas = Image.new("RGB", (columns * (cell + GAP) + GAP, rows * (cell + LABEL_H + GAP) + GAP))
+    canvas.paste(BACKGROUND, (0, 0, canvas.width, canvas.height))
+    draw = ImageDraw.Draw(canvas)
+    for k, (pixels, caption) in enumerate(zip(images, captions, strict=True)):
+        array = pixels[0] if pixels.shape[0] == 1 else pixels.transpose(1, 2, 0)
+        tile = Image.fromarray(np.ascontiguousarray(array)).convert("RGB")
+        top = GAP + (k // columns) * (cell + LABEL_H + GAP)
+        left = GAP + (k % columns) * (cell + GAP)
+        canvas.paste(tile.resize((cell, cell), Image.Resampling.NEAREST), (left, top + LABEL_H))
+        draw.text((left + 1, top + 1), caption[:12], fill=(40, 40, 40), font=_font(12))
+    return canvas

@@ -13,6 +13,7 @@ from cnnviz.ui.session import (
     training_job,
     use_trained,
 )
+from cnnviz.ui.training_views import dataset_preview, epoch_scrubber
 from cnnviz.ui.widgets import (
     channel_controls,
     layer_picker,
@@ -30,6 +31,8 @@ __all__ = [
     "configure_runtime",
     "current_model",
     "current_selection",
+    "dataset_preview",
+    "epoch_scrubber",
     "error_boundary",
     "layer_picker",
     "model_banner",

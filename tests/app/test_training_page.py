@@ -136,3 +136,30 @@ def test_epoch_scrubber_and_mistakes(open_page, text):
     # After two epochs LeNet-5 still confuses some digits: they are shown with both labels.
     assert "What it gets wrong" in text(at.subheader)
     assert any(" seen as " in c for c in captions())
+
+
+def test_data_preview_shows_the_images_as_the_network_sees_them(open_page):
+    at = open_page("training")
+    at = at.toggle(key="train.preview").set_value(True).run()
+
+    assert not at.exception
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert any("Shown at 32 x 32, as LeNet-5 sees them." in c for c in captions)
+
+
+def test_data_preview_offline_says_how_to_get_the_data(open_page, text, monkeypatch, tmp_path):
+    import urllib.error
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network in tests")
+
+    monkeypatch.setenv("CNNVIZ_DATA", str(tmp_path))
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    at = open_page("training")
+    at.selectbox(key="train.dataset").set_value("mnist").run()
+    at = at.toggle(key="train.preview").set_value(True).run()
+
+    assert not at.exception
+    (info,) = [i for i in text(at.info) if "MNIST" in i or "mnist" in i.lower()]
+    assert str(tmp_path) in info or "download" in info.lower()

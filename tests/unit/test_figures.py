@@ -376,3 +376,16 @@ def test_to_jpeg_round_trips_as_a_jpeg() -> None:
     assert decoded.format == "JPEG"
     assert decoded.size == (40, 30)
     assert np.abs(np.asarray(decoded, dtype=int) - (200, 30, 30)).max() <= 8
+
+
+def test_image_grid_places_each_image_under_its_caption() -> None:
+    from cnnviz.figures import image_grid
+
+    images = np.zeros((3, 1, 4, 4), dtype=np.uint8)
+    images[1] = 255
+    grid = image_grid(images, ["a", "b", "c"], columns=2, cell=8)
+    assert grid.size == (2 * (8 + GAP) + GAP, 2 * (8 + LABEL_H + GAP) + GAP)
+    pixels = np.asarray(grid)
+    top = GAP + LABEL_H
+    assert tuple(pixels[top + 4, GAP + 4]) == (0, 0, 0)  # image 0: black
+    assert tuple(pixels[top + 4, GAP + (8 + GAP) + 4]) == (255, 255, 255)  # image 1: white
