@@ -46,12 +46,12 @@ class Dataset:
         return tuple(self.train_x.shape[1:])  # type: ignore[return-value]
 
     def preview(self, per_class: int = 4) -> tuple[np.ndarray, np.ndarray]:
-        """A few validation images of each class: uint8 (K, C, H, W) and their labels (K,)."""
+        """A few validation images per class, class by class: uint8 (K, C, H, W), labels (K,)."""
         picks: list[int] = []
         labels = self.val_y.numpy()
         for k in range(len(self.classes)):
             picks.extend(np.flatnonzero(labels == k)[:per_class].tolist())
-        index = np.asarray(sorted(picks), dtype=np.int64)
+        index = np.asarray(picks, dtype=np.int64)  # grouped by class, in class order
         return self.val_x.numpy()[index], labels[index]
 
 

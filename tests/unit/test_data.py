@@ -412,3 +412,11 @@ def test_not_a_zip() -> None:
         dataset_from_zip(_png(1), size=4, channels=1)
     with pytest.raises(InputError, match="not a zip"):
         dataset_from_zip(b"", size=4, channels=1)
+
+
+def test_preview_groups_a_few_images_per_class() -> None:
+    data = load_dataset("digits", size=16)
+    images, labels = data.preview(per_class=2)
+    assert images.shape == (20, 1, 16, 16)
+    assert images.dtype == np.uint8
+    assert labels.tolist() == [k for k in range(10) for _ in range(2)]
