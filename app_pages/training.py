@@ -7,7 +7,12 @@ from cnnviz import figures
 from cnnviz.data import DATASET_INFO
 from cnnviz.training import TrainConfig
 
-ARCHS = {"lenet5": "LeNet-5 (32 x 32 grey)", "tinyvgg": "TinyVGG (64 x 64 colour)"}
+ARCHS = {
+    "lenet5": "LeNet-5 (32 x 32 grey)",
+    "tinyvgg": "TinyVGG (64 x 64 colour)",
+    "resnet_small": "Small ResNet (32 x 32 grey)",
+    "mobilenet_small": "Small MobileNet (32 x 32 grey)",
+}
 DATASETS = ("digits", "shapes", "mnist", "fashion_mnist", "cifar10")
 ENDINGS = {"done": st.success, "stopped": st.warning, "diverged": st.error, "failed": st.error}
 

@@ -38,7 +38,7 @@ from PIL import Image
 from torch import nn
 
 from cnnviz.errors import ModelError
-from cnnviz.nets import LeNet5, TinyVGG
+from cnnviz.nets import LeNet5, SmallMobileNet, SmallResNet, TinyVGG
 
 __all__ = [
     "MODELS",
@@ -122,6 +122,16 @@ MODELS: dict[str, ModelSpec] = {
             "The small VGG-style network of the CNN Explainer: 3x3 convolutions, two blocks.",
             input_size=64, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), resize=None,
             asset="tinyvgg.pt",
+        ),
+        ModelSpec(
+            "resnet_small", "Small ResNet", 2015,
+            "Residual blocks (a shortcut around two convs) at digit size.",
+            input_size=32, channels=1, mean=(0.5,), std=(0.5,), resize=None, asset=None,
+        ),
+        ModelSpec(
+            "mobilenet_small", "Small MobileNet", 2017,
+            "Depthwise separable convolutions at digit size.",
+            input_size=32, channels=1, mean=(0.5,), std=(0.5,), resize=None, asset=None,
         ),
         _tv("alexnet", "AlexNet", 2012, "Deep CNN with ReLU and dropout that won ImageNet 2012."),
         _tv("vgg11", "VGG-11", 2014, "Only 3x3 convolutions, stacked deep."),
@@ -233,7 +243,7 @@ def _tv_weights(spec: ModelSpec) -> Any:
 
 
 def _labels(spec: ModelSpec) -> tuple[str, ...]:
-    if spec.name == "lenet5":
+    if spec.name in ("lenet5", "resnet_small", "mobilenet_small"):
         return DIGIT_LABELS
     if spec.name == "tinyvgg":
         return TINYVGG_LABELS
@@ -262,6 +272,13 @@ def _build(spec: ModelSpec, num_classes: int | None = None, seed: int = 0) -> nn
             return LeNet5(num_classes=num_classes or 10)
         if spec.name == "tinyvgg":
             return TinyVGG(num_classes=num_classes or 10)
+        if spec.name == "resnet_small":
+            return SmallResNet(num_classes=num_classes or 10, in_channels=spec.channels)
+        if spec.name == "mobilenet_small":
+            # Wider than the class default: it learns fast enough to show in a short run.
+            return SmallMobileNet(
+                num_classes=num_classes or 10, in_channels=spec.channels, width=32
+            )
         kwargs: dict[str, Any] = {"weights": None}
         if num_classes is not None:
             kwargs["num_classes"] = num_classes

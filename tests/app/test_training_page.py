@@ -42,6 +42,8 @@ def test_the_page_shows_its_settings(open_page, text):
     assert at.selectbox(key="train.arch").options == [
         "LeNet-5 (32 x 32 grey)",
         "TinyVGG (64 x 64 colour)",
+        "Small ResNet (32 x 32 grey)",
+        "Small MobileNet (32 x 32 grey)",
     ]
     assert at.selectbox(key="train.dataset").value == "digits"
     assert at.selectbox(key="train.optimizer").value == "adam"

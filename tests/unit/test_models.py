@@ -67,10 +67,10 @@ def resnet18_weights() -> torchvision.models.WeightsEnum:
 
 def test_model_names_are_the_registry_in_teaching_order() -> None:
     names = model_names()
-    assert names[:2] == ("lenet5", "tinyvgg")
+    assert names[:4] == ("lenet5", "tinyvgg", "resnet_small", "mobilenet_small")
     assert set(names) == set(MODELS)
     assert {"resnet18", "vgg16", "resnet50", "densenet121", "mobilenet_v2"} <= set(names)
-    years = [MODELS[n].year for n in names[2:]]
+    years = [MODELS[n].year for n in names[4:]]
     assert years == sorted(years)
 
 
@@ -86,7 +86,7 @@ def test_every_model_builds_random_in_eval_mode_and_classifies(
     assert model.key == f"{name}:random"
     assert model.input_size == (spec.channels, spec.input_size, spec.input_size)
     assert all(not m.training for m in model.module.modules())
-    expected_labels = {"lenet5": 10, "tinyvgg": 10}.get(name, 1000)
+    expected_labels = 1000 if MODELS[name].is_torchvision else 10
     assert len(model.labels) == expected_labels
     out = forward(model, torch.zeros(1, *model.input_size))
     assert out.shape == (1, len(model.labels))

@@ -1,12 +1,16 @@
-"""Tests for cnnviz.nets: LeNet-5 and TinyVGG shapes, parameter counts and variants."""
+"""Tests for cnnviz.nets: shapes, parameter counts and variants of our small architectures."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
-from cnnviz.nets import LeNet5, TinyVGG
+import cnnviz
+from cnnviz.nets import BasicBlock, DepthwiseSeparable, LeNet5, SmallMobileNet, SmallResNet, TinyVGG
+from cnnviz.training import DoneEvent
 
 
 def shapes_after(module: nn.Sequential, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
@@ -129,3 +133,116 @@ def test_tinyvgg_parameter_count_and_width() -> None:
     assert wide.features.conv1_1.weight.shape == (8, 1, 3, 3)
     assert wide.classifier.fc.in_features == 8 * 13 * 13
     assert wide(torch.zeros(2, 1, 64, 64)).shape == (2, 4)
+
+
+# --- SmallResNet and SmallMobileNet ---------------------------------------------------------
+
+
+def test_small_resnet_shapes_at_each_stage() -> None:
+    net = SmallResNet().eval()
+    x = torch.zeros(2, 1, 32, 32)
+    assert shapes_after(net.features, x) == {
+        "stem": (2, 16, 32, 32),
+        "stage1": (2, 16, 32, 32),
+        "stage2": (2, 32, 16, 16),
+        "stage3": (2, 64, 8, 8),
+    }
+    assert shapes_after(net.classifier, torch.zeros(2, 64, 8, 8)) == {
+        "avgpool": (2, 64, 1, 1),
+        "flatten": (2, 64),
+        "fc": (2, 10),
+    }
+    assert net(x).shape == (2, 10)
+
+
+def test_small_mobilenet_shapes_at_each_stage() -> None:
+    net = SmallMobileNet().eval()
+    x = torch.zeros(2, 1, 32, 32)
+    assert shapes_after(net.features, x) == {
+        "stem": (2, 16, 32, 32),
+        "block1": (2, 32, 32, 32),
+        "block2": (2, 64, 16, 16),
+        "block3": (2, 128, 8, 8),
+    }
+    assert shapes_after(net.classifier, torch.zeros(2, 128, 8, 8)) == {
+        "avgpool": (2, 128, 1, 1),
+        "flatten": (2, 128),
+        "fc": (2, 10),
+    }
+    assert net(x).shape == (2, 10)
+    rgb = SmallMobileNet(num_classes=4, in_channels=3, width=8).eval()
+    assert rgb(torch.zeros(1, 3, 32, 32)).shape == (1, 4)
+
+
+def test_basic_block_parameter_count_by_hand() -> None:
+    # Two 3x3 convs without bias (the BN has one): 9*C*C' + 9*C'*C'; each BN 2*C'.
+    same = BasicBlock(16, 16)
+    assert n_params(same) == 9 * 16 * 16 + 9 * 16 * 16 + 2 * (2 * 16)
+    # Shape changes: plus a 1x1 conv shortcut C*C' and its BN 2*C'.
+    down = BasicBlock(16, 32, stride=2)
+    assert n_params(down) == 9 * 16 * 32 + 9 * 32 * 32 + 2 * (2 * 32) + 16 * 32 + 2 * 32
+
+
+def test_depthwise_separable_parameter_count_by_hand() -> None:
+    k, c, c_out = 3, 32, 64
+    block = DepthwiseSeparable(c, c_out)
+    assert block.depthwise.groups == c
+    assert n_params(block.depthwise) == k * k * c
+    assert n_params(block.pointwise) == c * c_out
+    assert n_params(block) == k * k * c + c * c_out + 2 * c + 2 * c_out
+    full = nn.Conv2d(c, c_out, k, bias=False)
+    assert n_params(full) == k * k * c * c_out
+    assert n_params(block.depthwise) + n_params(block.pointwise) < n_params(full) / 7
+
+
+def test_residual_shortcut_is_a_1x1_conv_only_when_the_shape_changes() -> None:
+    assert isinstance(BasicBlock(16, 16).shortcut, nn.Identity)
+    for block in (BasicBlock(16, 32), BasicBlock(16, 16, stride=2), BasicBlock(16, 32, 2)):
+        conv, bn = block.shortcut.conv, block.shortcut.bn
+        assert conv.kernel_size == (1, 1)
+        assert isinstance(bn, nn.BatchNorm2d)
+    net = SmallResNet()
+    assert isinstance(net.features.stage1.shortcut, nn.Identity)
+    assert net.features.stage2.shortcut.conv.stride == (2, 2)
+    assert net.features.stage3.shortcut.conv.stride == (2, 2)
+
+
+def test_basic_block_adds_the_shortcut_before_the_last_relu() -> None:
+    block = BasicBlock(4, 4).eval()
+    x = torch.randn(1, 4, 6, 6)
+    with torch.no_grad():
+        branch = block.bn2(block.conv2(block.relu(block.bn1(block.conv1(x)))))
+        torch.testing.assert_close(block(x), torch.relu(branch + x))
+        # Zero the second BN: the block passes relu(x) straight through.
+        block.bn2.weight.zero_()
+        block.bn2.bias.zero_()
+        torch.testing.assert_close(block(x), torch.relu(x))
+
+
+@pytest.mark.parametrize(
+    ("name", "blocks"),
+    [
+        ("resnet_small", ("stage1", "stage2", "stage3")),
+        ("mobilenet_small", ("block1", "block2", "block3")),
+    ],
+)
+def test_small_nets_load_and_probe(name: str, blocks: tuple[str, ...]) -> None:
+    model = cnnviz.load_model(name, "random")
+    assert model.input_size == (1, 32, 32)
+    assert model.labels == tuple("0123456789")
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 40), dtype=np.uint8))
+    p = cnnviz.probe(model, image)
+    assert {f"features.{b}" for b in blocks} <= set(p.names)
+    fields = [p.layer(f"features.{b}").receptive_field.size for b in ("stem", *blocks)]
+    assert fields == sorted(fields)
+    assert fields[-1] > fields[0]
+    assert p.layers[-1].shape == (10,)
+    assert len(p.predictions) == 5
+
+
+@pytest.mark.parametrize("arch", ["resnet_small", "mobilenet_small"])
+def test_small_nets_learn_digits_in_two_epochs(arch: str) -> None:
+    done = list(cnnviz.train(arch=arch, dataset="digits", epochs=2))[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.status == "done"
+    assert done.history[-1].val_accuracy > 0.5
