@@ -98,6 +98,7 @@ def live_panel() -> None:
             caption=f"First-layer filters after epoch {snap.epochs[-1].epoch} (averaged over "
             "input channels; blue negative, red positive)",
         )  # fmt: skip
+        ui.live_maps(filters, snap)
     if running and not snap.running:
         st.rerun()  # the run ended: a full rerun shows the results and stops the timer
 

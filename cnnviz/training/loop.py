@@ -222,11 +222,12 @@ def train(
             seen += len(index)
             loss_value = float(loss.detach())
             loss_sum += loss_value * len(index)
-            correct += int((logits.argmax(1) == y).sum())
+            hits = int((logits.argmax(1) == y).sum())
+            correct += hits
             elapsed = time.perf_counter() - start
             yield StepEvent(
                 epoch, step, per_epoch * config.epochs, loss_value,
-                float((logits.argmax(1) == y).float().mean()), seen / max(elapsed, 1e-9), elapsed,
+                hits / len(index), seen / max(elapsed, 1e-9), elapsed,
             )  # fmt: skip
             if stop is not None and stop.is_set():
                 status = "stopped"

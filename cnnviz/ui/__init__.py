@@ -13,7 +13,7 @@ from cnnviz.ui.session import (
     training_job,
     use_trained,
 )
-from cnnviz.ui.training_views import dataset_preview, epoch_scrubber
+from cnnviz.ui.training_views import dataset_preview, epoch_scrubber, live_maps
 from cnnviz.ui.widgets import (
     channel_controls,
     layer_picker,
@@ -35,6 +35,7 @@ __all__ = [
     "epoch_scrubber",
     "error_boundary",
     "layer_picker",
+    "live_maps",
     "model_banner",
     "page_start",
     "png_download",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 from PIL import Image
+from streamlit.delta_generator import DeltaGenerator
 
 import cnnviz
 from cnnviz import figures
 from cnnviz.data import load_dataset
-from cnnviz.training import JobSnapshot, epoch_model, to_image
+from cnnviz.training import EpochEvent, JobSnapshot, epoch_model, to_image
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading the data set…")
@@ -34,6 +35,27 @@ def dataset_preview(name: str, arch: str) -> None:
     )
 
 
+def _sample_maps(snap: JobSnapshot, event: EpochEvent) -> tuple[cnnviz.Probe, cnnviz.Layer]:
+    """The fixed validation image through the network as it was after ``event``'s epoch."""
+    model = epoch_model(snap.config.arch, snap.classes, event.state_dict, event.epoch)
+    seen = cnnviz.probe(model, to_image(snap.sample))
+    return seen, next(x for x in seen.layers if x.kind == "conv")
+
+
+def live_maps(container: DeltaGenerator, snap: JobSnapshot) -> None:
+    """The first layer's maps of one validation image after the latest epoch (while training)."""
+    if not snap.epochs or snap.sample is None or snap.config is None:
+        return
+    event = snap.epochs[-1]
+    seen, first = _sample_maps(snap, event)
+    top = seen.predictions[0]
+    container.image(
+        figures.to_jpeg(figures.feature_grid(first.output).image), width="stretch",
+        caption=f"{first.name} maps of one validation image after epoch {event.epoch}: "
+        f"predicted {top.label} ({top.probability:.0%})",
+    )  # fmt: skip
+
+
 def epoch_scrubber(snap: JobSnapshot) -> None:
     """Drag through the epochs: the filters, and one validation image's maps and prediction."""
     if not snap.epochs or snap.sample is None or snap.config is None:
@@ -42,9 +64,7 @@ def epoch_scrubber(snap: JobSnapshot) -> None:
     numbers = [e.epoch for e in snap.epochs]
     shown = st.select_slider("Epoch", numbers, value=numbers[-1], key="train.scrub")
     event = snap.epochs[numbers.index(shown)]
-    model = epoch_model(snap.config.arch, snap.classes, event.state_dict, shown)
-    seen = cnnviz.probe(model, to_image(snap.sample))
-    first = next(x for x in seen.layers if x.kind == "conv")
+    seen, first = _sample_maps(snap, event)
     top = seen.predictions[0]
     a, b, c = st.columns([1, 2, 2])
     a.image(

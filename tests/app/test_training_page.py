@@ -130,6 +130,11 @@ def test_epoch_scrubber_and_mistakes(open_page, text):
         return [c for image in at.get("image") for c in image.captions]
 
     assert "What they make of this image (features.c1) after epoch 2" in captions()
+    # The live panel shows the same image's maps after the latest epoch.
+    assert any(
+        c.startswith("features.c1 maps of one validation image after epoch 2: predicted ")
+        for c in captions()
+    )
     at = scrub.set_value(1).run()
     assert not at.exception
     assert "First-layer filters after epoch 1" in captions()
