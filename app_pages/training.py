@@ -2,18 +2,14 @@
 
 import streamlit as st
 
+import cnnviz
 import cnnviz.ui as ui
 from cnnviz import figures
 from cnnviz.data import DATASET_INFO
 from cnnviz.training import TrainConfig
 
-ARCHS = {
-    "lenet5": "LeNet-5 (32 x 32 grey)",
-    "tinyvgg": "TinyVGG (64 x 64 colour)",
-    "resnet_small": "Small ResNet (32 x 32 grey)",
-    "mobilenet_small": "Small MobileNet (32 x 32 grey)",
-}
-DATASETS = ("digits", "shapes", "mnist", "fashion_mnist", "cifar10")
+ARCHS = ui.architectures()
+DATASETS = ("digits", "shapes", "mnist", "fashion_mnist", "cifar10", "folder")
 ENDINGS = {"done": st.success, "stopped": st.warning, "diverged": st.error, "failed": st.error}
 
 st.title("Training")
@@ -28,14 +24,14 @@ running = job.snapshot().running
 left, middle, right = st.columns(3)
 arch = left.selectbox(
     "Architecture", list(ARCHS), format_func=ARCHS.get, key="train.arch", disabled=running,
-    help="The network to train from random weights.",
+    help="Our small nets train from random weights; the ImageNet ones by transfer learning.",
 )  # fmt: skip
 dataset = middle.selectbox(
     "Data set", DATASETS, key="train.dataset", disabled=running,
     help="The labelled images it learns from; a fifth is kept aside for validation.",
 )  # fmt: skip
 middle.caption(DATASET_INFO[dataset])
-if middle.toggle("Show some of its images", key="train.preview"):
+if dataset != "folder" and middle.toggle("Show some of its images", key="train.preview"):
     ui.dataset_preview(dataset, arch)
 epochs = right.number_input(
     "Epochs", 1, 50, 3, key="train.epochs", disabled=running,
@@ -66,15 +62,20 @@ seed = e.number_input(
     help="Fixes the initial weights and the shuffling: the same seed trains the same network.",
 )  # fmt: skip
 
+options = ui.network_options(arch, running)
+own_data = ui.zip_dataset(arch, int(seed), running) if dataset == "folder" else None
+
 go_col, stop_col, _ = st.columns([1, 1, 4])
 if go_col.button("Train", key="train.start", type="primary", disabled=running,
                  icon=":material/play_arrow:"):  # fmt: skip
     config = TrainConfig(
         arch=arch, dataset=dataset, epochs=int(epochs), batch_size=int(batch),
-        optimizer=optimizer, lr=float(lr), schedule=schedule, seed=int(seed),
+        optimizer=optimizer, lr=float(lr), schedule=schedule, seed=int(seed), **options,
     )  # fmt: skip
     with ui.error_boundary("the training run"):
-        job.start(config)
+        if dataset == "folder" and own_data is None:
+            raise cnnviz.InputError("Upload a zip of your images first (one folder per class).")
+        job.start(config, own_data)
         st.rerun()  # disable the settings and turn on the live panel's timer
 stop_col.button(
     "Stop", key="train.stop", disabled=not running, on_click=job.stop, icon=":material/stop:",

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import cnnviz
 from cnnviz.errors import CnnvizError
+from cnnviz.nets import ACTIVATIONS
+from cnnviz.training.augment import AUGMENTATIONS
 
 
 def _out(text: str) -> None:
@@ -83,7 +85,9 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         arch=args.arch, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
-        weight_decay=args.weight_decay, seed=args.seed,
+        weight_decay=args.weight_decay, seed=args.seed, activation=args.activation,
+        batch_norm=args.batch_norm, dropout=args.dropout, augment=tuple(args.augment),
+        transfer=args.transfer,
     )  # fmt: skip
     history: tuple[EpochEvent, ...] = ()
     for event in train(config):
@@ -133,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
                      choices=["constant", "step", "cosine", "onecycle"])  # fmt: skip
     fit.add_argument("--weight-decay", type=float, default=0.0)
     fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--activation", choices=list(ACTIVATIONS), help="replace every activation")
+    fit.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
+                     help="add (or with --no-batch-norm remove) batch norm")  # fmt: skip
+    fit.add_argument("--dropout", type=float, default=0.0)
+    fit.add_argument("--augment", nargs="*", default=[], choices=list(AUGMENTATIONS))
+    fit.add_argument("--transfer", action="store_true",
+                     help="freeze the trained weights and train only a new last layer")  # fmt: skip
     fit.add_argument("--out", help="checkpoint file to write (.pt)")
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run":

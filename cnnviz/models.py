@@ -38,7 +38,7 @@ from PIL import Image
 from torch import nn
 
 from cnnviz.errors import ModelError
-from cnnviz.nets import LeNet5, SmallMobileNet, SmallResNet, TinyVGG
+from cnnviz.nets import ACTIVATIONS, LeNet5, SmallMobileNet, SmallResNet, TinyVGG, Variant
 
 __all__ = [
     "MODELS",
@@ -250,34 +250,45 @@ def _labels(spec: ModelSpec) -> tuple[str, ...]:
     return tuple(_tv_weights(spec).meta["categories"])
 
 
-def build_module(name: str, num_classes: int | None = None, seed: int = 0) -> nn.Module:
+def build_module(
+    name: str, num_classes: int | None = None, seed: int = 0, variant: Variant | None = None
+) -> nn.Module:
     """A new, untrained module of a registry architecture (for training).
 
     Args:
         name: A registry name.
         num_classes: Outputs of the last layer (default: the architecture's own).
         seed: Seed of the initial weights: the same seed builds the same network.
+        variant: Another activation, batch norm on/off or dropout (our own nets only).
 
     Raises:
-        ModelError: Unknown name.
+        ModelError: Unknown name, or a variant of a torchvision architecture.
     """
-    return _build(_spec(name), num_classes, seed)
+    return _build(_spec(name), num_classes, seed, variant)
 
 
-def _build(spec: ModelSpec, num_classes: int | None = None, seed: int = 0) -> nn.Module:
+def _build(
+    spec: ModelSpec, num_classes: int | None = None, seed: int = 0, variant: Variant | None = None
+) -> nn.Module:
     """Build an untrained module, seeded so that 'random' is the same network every time."""
+    changes = variant.kwargs() if variant is not None else {}
+    if changes and spec.is_torchvision:
+        raise ModelError(
+            f"{spec.label} is built by torchvision as published: its activation, batch norm "
+            "and dropout cannot be changed here (they can in our own nets)."
+        )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if spec.name == "lenet5":
-            return LeNet5(num_classes=num_classes or 10)
+            return LeNet5(num_classes=num_classes or 10, **changes)
         if spec.name == "tinyvgg":
-            return TinyVGG(num_classes=num_classes or 10)
+            return TinyVGG(num_classes=num_classes or 10, **changes)
         if spec.name == "resnet_small":
-            return SmallResNet(num_classes=num_classes or 10, in_channels=spec.channels)
+            return SmallResNet(num_classes=num_classes or 10, in_channels=spec.channels, **changes)
         if spec.name == "mobilenet_small":
             # Wider than the class default: it learns fast enough to show in a short run.
             return SmallMobileNet(
-                num_classes=num_classes or 10, in_channels=spec.channels, width=32
+                num_classes=num_classes or 10, in_channels=spec.channels, width=32, **changes
             )
         kwargs: dict[str, Any] = {"weights": None}
         if num_classes is not None:
@@ -407,10 +418,28 @@ def _checkpoint_classes(spec: ModelSpec, state: dict, meta: dict) -> tuple[int, 
     return len(default), default
 
 
+def _checkpoint_variant(meta: dict) -> Variant | None:
+    """The variant a checkpoint was trained with (its metadata), or ``None``."""
+    saved = meta.get("variant")
+    if not isinstance(saved, dict):
+        return None
+    activation = saved.get("activation")
+    batch_norm = saved.get("batch_norm")
+    dropout = saved.get("dropout", 0.0)
+    if (
+        (activation is not None and activation not in ACTIVATIONS)
+        or (batch_norm is not None and not isinstance(batch_norm, bool))
+        or not isinstance(dropout, int | float)
+        or not 0 <= dropout < 1
+    ):
+        raise ModelError("This checkpoint's metadata names a network variant cnnviz does not know.")
+    return Variant(activation, batch_norm, float(dropout))
+
+
 def _load_checkpoint(spec: ModelSpec, source: str | os.PathLike[str] | bytes) -> Model:
     state, meta = _read_checkpoint(source)
     num_classes, labels = _checkpoint_classes(spec, state, meta)
-    module = _build(spec, num_classes=num_classes)
+    module = _build(spec, num_classes=num_classes, variant=_checkpoint_variant(meta))
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as error:

@@ -8,21 +8,95 @@ torchvision builds the large ImageNet models (see :mod:`cnnviz.models`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 from torch import nn
 
-__all__ = ["BasicBlock", "DepthwiseSeparable", "LeNet5", "SmallMobileNet", "SmallResNet", "TinyVGG"]
+__all__ = [
+    "ACTIVATIONS",
+    "BasicBlock",
+    "DepthwiseSeparable",
+    "LeNet5",
+    "SmallMobileNet",
+    "SmallResNet",
+    "TinyVGG",
+    "Variant",
+]
 
 PoolKind = Literal["max", "avg"]
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.1),
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "relu6": nn.ReLU6,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+}
+"""Activation functions our nets can use, by name (leaky ReLU with slope 0.1 below zero)."""
 # Batch-norm momentum of SmallMobileNet: a small data set gives few steps per epoch, and with
 # PyTorch's default 0.1 the running statistics used at evaluation lag far behind the fast-changing
 # depthwise weights (validation accuracy near chance after the first epochs).
 MOBILE_BN_MOMENTUM = 0.3
 
 
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """Changes to one of our nets' own layers, for training experiments.
+
+    ``None`` keeps the architecture's choice. A variant changes the layers (and so the weight
+    names), so a checkpoint stores it and loading rebuilds the same variant.
+
+    Attributes:
+        activation: A name from :data:`ACTIVATIONS` for every activation of the net.
+        batch_norm: ``True`` adds batch norm after every convolution (LeNet-5, TinyVGG);
+            ``False`` removes it (small ResNet and MobileNet, which have it).
+        dropout: Probability of zeroing each input of the fully connected layers while training
+            (0 turns it off).
+    """
+
+    activation: str | None = None
+    batch_norm: bool | None = None
+    dropout: float = 0.0
+
+    @property
+    def is_default(self) -> bool:
+        return self == Variant()
+
+    def kwargs(self) -> dict[str, object]:
+        """Constructor arguments of our nets for this variant (only what it changes)."""
+        out: dict[str, object] = {"dropout": self.dropout} if self.dropout else {}
+        if self.activation is not None:
+            out["activation"] = self.activation
+        if self.batch_norm is not None:
+            out["batch_norm"] = self.batch_norm
+        return out
+
+    def describe(self) -> str:
+        """``"GELU, batch norm, dropout 0.3"``, or ``""`` for the default."""
+        parts = [] if self.activation is None else [self.activation]
+        if self.batch_norm is not None:
+            parts.append("batch norm" if self.batch_norm else "no batch norm")
+        if self.dropout:
+            parts.append(f"dropout {self.dropout:g}")
+        return ", ".join(parts)
+
+
 def _pool(kind: PoolKind) -> nn.Module:
     return nn.MaxPool2d(2, 2) if kind == "max" else nn.AvgPool2d(2, 2)
+
+
+def _norm(channels: int, enabled: bool, momentum: float = 0.1) -> nn.Module:
+    """Batch norm over ``channels``, or an identity (no weights) when ``enabled`` is off."""
+    return nn.BatchNorm2d(channels, momentum=momentum) if enabled else nn.Identity()
+
+
+def _dropout(sequential: nn.Sequential, name: str, p: float) -> None:
+    if p > 0:
+        sequential.add_module(name, nn.Dropout(p))
 
 
 class LeNet5(nn.Module):
@@ -36,32 +110,43 @@ class LeNet5(nn.Module):
     Args:
         num_classes: Size of the output layer.
         in_channels: 1 for grayscale digits, 3 for colour images.
-        activation: ``"relu"`` (trains quickly) or ``"tanh"`` (as in 1998).
+        activation: ``"relu"`` (trains quickly), ``"tanh"`` (as in 1998), or any name in
+            :data:`ACTIVATIONS`.
         pool: ``"max"`` or ``"avg"`` (the 1998 paper's subsampling is closest to average).
+        batch_norm: Add batch norm after C1 and C3 (``bn1``, ``bn3``; not in the original).
+        dropout: Dropout before F6 and the output layer (``drop5``, ``drop6``) when > 0.
     """
 
     def __init__(
         self,
         num_classes: int = 10,
         in_channels: int = 1,
-        activation: Literal["relu", "tanh"] = "relu",
+        activation: str = "relu",
         pool: PoolKind = "max",
+        batch_norm: bool = False,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        act = nn.ReLU if activation == "relu" else nn.Tanh
+        act = ACTIVATIONS[activation]
         self.features = nn.Sequential()
         self.features.add_module("c1", nn.Conv2d(in_channels, 6, kernel_size=5))
+        if batch_norm:
+            self.features.add_module("bn1", nn.BatchNorm2d(6))
         self.features.add_module("act1", act())
         self.features.add_module("s2", _pool(pool))
         self.features.add_module("c3", nn.Conv2d(6, 16, kernel_size=5))
+        if batch_norm:
+            self.features.add_module("bn3", nn.BatchNorm2d(16))
         self.features.add_module("act3", act())
         self.features.add_module("s4", _pool(pool))
         self.classifier = nn.Sequential()
         self.classifier.add_module("flatten", nn.Flatten())
         self.classifier.add_module("c5", nn.Linear(16 * 5 * 5, 120))
         self.classifier.add_module("act5", act())
+        _dropout(self.classifier, "drop5", dropout)
         self.classifier.add_module("f6", nn.Linear(120, 84))
         self.classifier.add_module("act6", act())
+        _dropout(self.classifier, "drop6", dropout)
         self.classifier.add_module("output", nn.Linear(84, num_classes))
 
     def forward(self, x):
@@ -79,9 +164,20 @@ class TinyVGG(nn.Module):
         num_classes: Size of the output layer.
         in_channels: Input channels (3 for RGB).
         width: Channels of every convolution (10 in the CNN Explainer).
+        activation: Any name in :data:`ACTIVATIONS` (the layers keep the names ``relu1_1``...).
+        batch_norm: Add batch norm after every convolution (``bn1_1``, ...).
+        dropout: Dropout before the output layer (``drop``) when > 0.
     """
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 3, width: int = 10) -> None:
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        width: int = 10,
+        activation: str = "relu",
+        batch_norm: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         self.features = nn.Sequential()
         channels = in_channels
@@ -90,11 +186,14 @@ class TinyVGG(nn.Module):
                 self.features.add_module(
                     f"conv{block}_{conv}", nn.Conv2d(channels, width, kernel_size=3)
                 )
-                self.features.add_module(f"relu{block}_{conv}", nn.ReLU())
+                if batch_norm:
+                    self.features.add_module(f"bn{block}_{conv}", nn.BatchNorm2d(width))
+                self.features.add_module(f"relu{block}_{conv}", ACTIVATIONS[activation]())
                 channels = width
             self.features.add_module(f"pool{block}", nn.MaxPool2d(2, 2))
         self.classifier = nn.Sequential()
         self.classifier.add_module("flatten", nn.Flatten())
+        _dropout(self.classifier, "drop", dropout)
         self.classifier.add_module("fc", nn.Linear(width * 13 * 13, num_classes))
 
     def forward(self, x):
@@ -116,21 +215,32 @@ class BasicBlock(nn.Module):
         in_channels: Channels C of the input.
         out_channels: Channels C' of the output.
         stride: Stride of the first convolution (2 halves the map).
+        activation: Any name in :data:`ACTIVATIONS`.
+        batch_norm: Off replaces every batch norm by an identity (the convolutions then get a
+            bias).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        activation: str = "relu",
+        batch_norm: bool = True,
+    ) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU()
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
+        bias = not batch_norm
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=bias)
+        self.bn1 = _norm(out_channels, batch_norm)
+        self.relu = ACTIVATIONS[activation]()
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=bias)
+        self.bn2 = _norm(out_channels, batch_norm)
         if stride != 1 or in_channels != out_channels:
             self.shortcut: nn.Module = nn.Sequential()
             self.shortcut.add_module(
-                "conv", nn.Conv2d(in_channels, out_channels, 1, stride, bias=False)
+                "conv", nn.Conv2d(in_channels, out_channels, 1, stride, bias=bias)
             )
-            self.shortcut.add_module("bn", nn.BatchNorm2d(out_channels))
+            self.shortcut.add_module("bn", _norm(out_channels, batch_norm))
         else:
             self.shortcut = nn.Identity()
 
@@ -155,23 +265,36 @@ class SmallResNet(nn.Module):
         num_classes: Size of the output layer.
         in_channels: 1 for grayscale digits, 3 for colour images.
         width: Channels w of the first stage; the others have 2w and 4w.
+        activation: Any name in :data:`ACTIVATIONS`.
+        batch_norm: Off removes every batch norm (see :class:`BasicBlock`).
+        dropout: Dropout before the output layer (``drop``) when > 0.
     """
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 1, width: int = 16) -> None:
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        width: int = 16,
+        activation: str = "relu",
+        batch_norm: bool = True,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         stem = nn.Sequential()
-        stem.add_module("conv", nn.Conv2d(in_channels, width, 3, padding=1, bias=False))
-        stem.add_module("bn", nn.BatchNorm2d(width))
-        stem.add_module("relu", nn.ReLU())
+        stem.add_module("conv", nn.Conv2d(in_channels, width, 3, padding=1, bias=not batch_norm))
+        stem.add_module("bn", _norm(width, batch_norm))
+        stem.add_module("relu", ACTIVATIONS[activation]())
         self.features = nn.Sequential()
         self.features.add_module("stem", stem)
         channels = width
         for stage, (out, stride) in enumerate(((width, 1), (2 * width, 2), (4 * width, 2)), 1):
-            self.features.add_module(f"stage{stage}", BasicBlock(channels, out, stride))
+            block = BasicBlock(channels, out, stride, activation, batch_norm)
+            self.features.add_module(f"stage{stage}", block)
             channels = out
         self.classifier = nn.Sequential()
         self.classifier.add_module("avgpool", nn.AdaptiveAvgPool2d(1))
         self.classifier.add_module("flatten", nn.Flatten())
+        _dropout(self.classifier, "drop", dropout)
         self.classifier.add_module("fc", nn.Linear(channels, num_classes))
 
     def forward(self, x):
@@ -192,18 +315,28 @@ class DepthwiseSeparable(nn.Module):
         in_channels: Channels C of the input.
         out_channels: Channels C' of the output.
         stride: Stride of the depthwise convolution (2 halves the map).
+        activation: Any name in :data:`ACTIVATIONS` (MobileNet uses ReLU6).
+        batch_norm: Off replaces both batch norms by identities (the convolutions get a bias).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        activation: str = "relu6",
+        batch_norm: bool = True,
+    ) -> None:
         super().__init__()
+        bias = not batch_norm
         self.depthwise = nn.Conv2d(
-            in_channels, in_channels, 3, stride, padding=1, groups=in_channels, bias=False
+            in_channels, in_channels, 3, stride, padding=1, groups=in_channels, bias=bias
         )
-        self.bn1 = nn.BatchNorm2d(in_channels, momentum=MOBILE_BN_MOMENTUM)
-        self.relu1 = nn.ReLU6()
-        self.pointwise = nn.Conv2d(in_channels, out_channels, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels, momentum=MOBILE_BN_MOMENTUM)
-        self.relu2 = nn.ReLU6()
+        self.bn1 = _norm(in_channels, batch_norm, MOBILE_BN_MOMENTUM)
+        self.relu1 = ACTIVATIONS[activation]()
+        self.pointwise = nn.Conv2d(in_channels, out_channels, 1, bias=bias)
+        self.bn2 = _norm(out_channels, batch_norm, MOBILE_BN_MOMENTUM)
+        self.relu2 = ACTIVATIONS[activation]()
 
     def forward(self, x):
         x = self.relu1(self.bn1(self.depthwise(x)))
@@ -224,23 +357,36 @@ class SmallMobileNet(nn.Module):
         num_classes: Size of the output layer.
         in_channels: 1 for grayscale digits, 3 for colour images.
         width: Channels w of the stem; the blocks have 2w, 4w and 8w.
+        activation: Any name in :data:`ACTIVATIONS` (MobileNet uses ReLU6).
+        batch_norm: Off removes every batch norm (see :class:`DepthwiseSeparable`).
+        dropout: Dropout before the output layer (``drop``) when > 0.
     """
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 1, width: int = 16) -> None:
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        width: int = 16,
+        activation: str = "relu6",
+        batch_norm: bool = True,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         stem = nn.Sequential()
-        stem.add_module("conv", nn.Conv2d(in_channels, width, 3, padding=1, bias=False))
-        stem.add_module("bn", nn.BatchNorm2d(width, momentum=MOBILE_BN_MOMENTUM))
-        stem.add_module("relu", nn.ReLU6())
+        stem.add_module("conv", nn.Conv2d(in_channels, width, 3, padding=1, bias=not batch_norm))
+        stem.add_module("bn", _norm(width, batch_norm, MOBILE_BN_MOMENTUM))
+        stem.add_module("relu", ACTIVATIONS[activation]())
         self.features = nn.Sequential()
         self.features.add_module("stem", stem)
         channels = width
         for block, (out, stride) in enumerate(((2 * width, 1), (4 * width, 2), (8 * width, 2)), 1):
-            self.features.add_module(f"block{block}", DepthwiseSeparable(channels, out, stride))
+            unit = DepthwiseSeparable(channels, out, stride, activation, batch_norm)
+            self.features.add_module(f"block{block}", unit)
             channels = out
         self.classifier = nn.Sequential()
         self.classifier.add_module("avgpool", nn.AdaptiveAvgPool2d(1))
         self.classifier.add_module("flatten", nn.Flatten())
+        _dropout(self.classifier, "drop", dropout)
         self.classifier.add_module("fc", nn.Linear(channels, num_classes))
 
     def forward(self, x):

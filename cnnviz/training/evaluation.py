@@ -73,10 +73,11 @@ def to_image(pixels: np.ndarray) -> Image.Image:
 
 
 def epoch_model(
-    arch: str, classes: tuple[str, ...], state_dict: dict[str, torch.Tensor], epoch: int
+    config: TrainConfig, classes: tuple[str, ...], state_dict: dict[str, torch.Tensor], epoch: int
 ) -> Model:
     """The network as it was after one epoch (from :attr:`EpochEvent.state_dict`)."""
-    module = build_module(arch, num_classes=len(classes))
+    arch = config.arch
+    module = build_module(arch, num_classes=len(classes), variant=config.variant)
     module.load_state_dict(state_dict)
     source = f"Weights after epoch {epoch} of a training run."
     return Model(module.eval(), MODELS[arch], classes, "trained", source, f"{arch}:epoch:{epoch}")

@@ -24,7 +24,9 @@ from torch import nn
 
 from cnnviz.data import Dataset, load_dataset
 from cnnviz.errors import InputError
-from cnnviz.models import MODELS, Model, build_module
+from cnnviz.models import MODELS, Model, build_module, load_model
+from cnnviz.nets import ACTIVATIONS, Variant
+from cnnviz.training.augment import AUGMENTATIONS, augment
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,15 @@ class TrainConfig:
         weight_decay: L2 penalty (decoupled for AdamW).
         seed: Seed of the initial weights, the split and the shuffling.
         val_fraction: Share of the images kept for validation.
+        activation: Another activation for every layer (a name in
+            :data:`cnnviz.nets.ACTIVATIONS`; ``None`` keeps the architecture's).
+        batch_norm: Add (``True``) or remove (``False``) batch norm after the convolutions;
+            ``None`` keeps the architecture's choice.
+        dropout: Dropout probability before the fully connected layers (0: none).
+        augment: Random changes to each training image (names in
+            :data:`cnnviz.training.augment.AUGMENTATIONS`).
+        transfer: Transfer learning: start from the architecture's trained weights (cached
+            ImageNet weights, or our bundled ones), freeze them, and train only a new last layer.
     """
 
     arch: str = "lenet5"
@@ -55,6 +66,16 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0
     val_fraction: float = 0.2
+    activation: str | None = None
+    batch_norm: bool | None = None
+    dropout: float = 0.0
+    augment: tuple[str, ...] = ()
+    transfer: bool = False
+
+    @property
+    def variant(self) -> Variant:
+        """The changes to the architecture's layers these settings ask for."""
+        return Variant(self.activation, self.batch_norm, self.dropout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +123,7 @@ TrainEvent = StepEvent | EpochEvent | DoneEvent
 
 
 def _normalize(x: torch.Tensor, model_name: str) -> torch.Tensor:
+    """0..255 pixels (uint8 or float) -> the architecture's normalized input."""
     spec = MODELS[model_name]
     mean = torch.tensor(spec.mean).view(1, -1, 1, 1)
     std = torch.tensor(spec.std).view(1, -1, 1, 1)
@@ -129,21 +151,24 @@ def _scheduler(
 
 
 def _evaluate(
-    module: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int
+    module: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, arch: str
 ) -> tuple[float, float]:
     module.eval()
     loss, correct = 0.0, 0
     with torch.inference_mode():
         for start in range(0, len(x), batch):
-            logits = module(x[start : start + batch])
+            logits = module(_normalize(x[start : start + batch], arch))
             target = y[start : start + batch]
             loss += float(F.cross_entropy(logits, target, reduction="sum"))
             correct += int((logits.argmax(1) == target).sum())
     return loss / max(1, len(x)), correct / max(1, len(x))
 
 
-def _snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+def _snapshot(module: nn.Module, frozen: frozenset[str] = frozenset()) -> dict[str, torch.Tensor]:
+    """A copy of the weights; ``frozen`` ones never change, so they are shared, not copied."""
+    return {
+        k: v.detach() if k in frozen else v.detach().clone() for k, v in module.state_dict().items()
+    }
 
 
 def _check(config: TrainConfig) -> None:
@@ -151,6 +176,63 @@ def _check(config: TrainConfig) -> None:
         raise InputError(f"There is no architecture called '{config.arch}'.")
     if config.epochs < 1 or config.batch_size < 1 or not config.lr > 0:
         raise InputError("Epochs, batch size and learning rate must be positive.")
+    if config.activation is not None and config.activation not in ACTIVATIONS:
+        raise InputError(
+            f"There is no activation called '{config.activation}'; choose from "
+            f"{', '.join(ACTIVATIONS)}."
+        )
+    if not 0 <= config.dropout < 1:
+        raise InputError("Dropout is a probability: at least 0 and below 1.")
+    unknown = sorted(set(config.augment) - set(AUGMENTATIONS))
+    if unknown:
+        raise InputError(
+            f"There is no augmentation called '{unknown[0]}'; choose from "
+            f"{', '.join(AUGMENTATIONS)}."
+        )
+    if not config.variant.is_default and (config.transfer or MODELS[config.arch].is_torchvision):
+        raise InputError(
+            "Activation, batch norm and dropout can be changed only when training one of our "
+            "own nets from scratch: a pretrained or torchvision network keeps its layers."
+        )
+    if MODELS[config.arch].is_torchvision and not config.transfer:
+        raise InputError(
+            f"{MODELS[config.arch].label} is far too large to train from scratch on a laptop: "
+            "turn on transfer learning (train only its last layer)."
+        )
+
+
+def _transfer_module(config: TrainConfig, num_classes: int) -> tuple[nn.Module, str, str]:
+    """The architecture with its trained weights frozen and a new last layer.
+
+    Returns:
+        The module, the name of its new last layer, and where the frozen weights came from.
+    """
+    base = load_model(config.arch, weights="auto")
+    module = base.module
+    head_name = [name for name, m in module.named_modules() if isinstance(m, nn.Linear)][-1]
+    old = module.get_submodule(head_name)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        head = nn.Linear(old.in_features, num_classes)
+    module.set_submodule(head_name, head)
+    for name, param in module.named_parameters():
+        param.requires_grad_(name.startswith(head_name + "."))
+    source = (
+        "random weights (no trained weights are on this machine, so the frozen layers detect "
+        "nothing useful)"
+        if base.weights == "random"
+        else f"{base.weights} weights"
+    )
+    return module, head_name, source
+
+
+def _train_mode(module: nn.Module, head: str | None) -> None:
+    """Training mode; with transfer learning only the new head trains (frozen batch norm stats)."""
+    if head is None:
+        module.train()
+    else:
+        module.eval()
+        module.get_submodule(head).train()
 
 
 def train(
@@ -184,25 +266,38 @@ def train(
             config.dataset, size=spec.input_size, channels=spec.channels,
             val_fraction=config.val_fraction, seed=config.seed,
         )  # fmt: skip
-    train_x = _normalize(data.train_x, config.arch)
-    val_x = _normalize(data.val_x, config.arch)
-    module = build_module(config.arch, num_classes=len(data.classes), seed=config.seed)
-    optimizer = _optimizer(config, module.parameters())
+    train_x, val_x = data.train_x, data.val_x
+    head, origin = None, ""
+    if config.transfer:
+        module, head, origin = _transfer_module(config, len(data.classes))
+    else:
+        module = build_module(
+            config.arch, num_classes=len(data.classes), seed=config.seed, variant=config.variant
+        )
+    # With transfer learning nothing outside the new head changes (frozen weights, and batch
+    # norm statistics kept in eval mode): epoch snapshots share those tensors instead of copying.
+    frozen = frozenset(
+        k for k in module.state_dict() if head is not None and not k.startswith(head + ".")
+    )
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    optimizer = _optimizer(config, trainable)
     per_epoch = math.ceil(len(train_x) / config.batch_size)
     scheduler = _scheduler(config, optimizer, per_epoch * config.epochs)
     generator = torch.Generator().manual_seed(config.seed)
     history: list[EpochEvent] = []
-    good = _snapshot(module)
+    good = _snapshot(module, frozen)
     step, start, seen = 0, time.perf_counter(), 0
     status, message = "done", ""
     for epoch in range(1, config.epochs + 1):
-        module.train()
+        _train_mode(module, head)
         order = torch.randperm(len(train_x), generator=generator)
         loss_sum, correct = 0.0, 0
         for first in range(0, len(order), config.batch_size):
             index = order[first : first + config.batch_size]
             x, y = train_x[index], data.train_y[index]
-            logits = module(x)
+            if config.augment:
+                x = augment(x, config.augment, generator)
+            logits = module(_normalize(x, config.arch))
             loss = F.cross_entropy(logits, y)
             if not torch.isfinite(loss):
                 module.load_state_dict(good)
@@ -235,8 +330,8 @@ def train(
                 break
         if status != "done":
             break
-        val_loss, val_accuracy = _evaluate(module, val_x, data.val_y, 256)
-        good = _snapshot(module)
+        val_loss, val_accuracy = _evaluate(module, val_x, data.val_y, 256, config.arch)
+        good = _snapshot(module, frozen)
         event = EpochEvent(
             epoch, config.epochs, loss_sum / max(1, len(order)), correct / max(1, len(order)),
             val_loss, val_accuracy, good,
@@ -249,6 +344,9 @@ def train(
             f"Trained {config.epochs} epochs: {final.val_accuracy:.1%} validation accuracy "
             f"(loss {final.val_loss:.3f})."
         )
+    if head is not None:
+        message += f" Only the new last layer ({head}) learned; the rest kept its {origin}."
+        module.requires_grad_(True)
     yield DoneEvent(status, message, _as_model(module, config, data, message), tuple(history))
 
 
@@ -285,6 +383,7 @@ def save_checkpoint(
         "mean": list(spec.mean),
         "std": list(spec.std),
         "config": asdict(config) if config is not None else {},
+        "variant": asdict(config.variant) if config is not None else {},
         "history": [{k: v for k, v in asdict(e).items() if k != "state_dict"} for e in history],
     }
     state = {k: v.detach().cpu().clone() for k, v in model.module.state_dict().items()}

@@ -13,7 +13,14 @@ from cnnviz.ui.session import (
     training_job,
     use_trained,
 )
-from cnnviz.ui.training_views import dataset_preview, epoch_scrubber, live_maps
+from cnnviz.ui.training_views import (
+    architectures,
+    dataset_preview,
+    epoch_scrubber,
+    live_maps,
+    network_options,
+    zip_dataset,
+)
 from cnnviz.ui.widgets import (
     channel_controls,
     layer_picker,
@@ -26,6 +33,7 @@ from cnnviz.ui.widgets import (
 
 __all__ = [
     "Keys",
+    "architectures",
     "cached_probe",
     "channel_controls",
     "configure_runtime",
@@ -37,10 +45,12 @@ __all__ = [
     "layer_picker",
     "live_maps",
     "model_banner",
+    "network_options",
     "page_start",
     "png_download",
     "sample_gallery",
     "sidebar",
     "training_job",
     "use_trained",
+    "zip_dataset",
 ]

@@ -8,8 +8,120 @@ from streamlit.delta_generator import DeltaGenerator
 
 import cnnviz
 from cnnviz import figures
-from cnnviz.data import load_dataset
+from cnnviz.data import Dataset, dataset_from_zip, load_dataset
+from cnnviz.nets import ACTIVATIONS
 from cnnviz.training import EpochEvent, JobSnapshot, epoch_model, to_image
+from cnnviz.training.augment import AUGMENTATIONS
+
+OURS = {
+    "lenet5": "LeNet-5 (32 x 32 grey)",
+    "tinyvgg": "TinyVGG (64 x 64 colour)",
+    "resnet_small": "Small ResNet (32 x 32 grey)",
+    "mobilenet_small": "Small MobileNet (32 x 32 grey)",
+}
+"""Our nets, trained from scratch on the Training page."""
+ACTIVATION_NOTES = {
+    "relu": "ReLU: max(0, x)",
+    "leaky_relu": "leaky ReLU: x, or 0.1 x below 0",
+    "elu": "ELU: x, or e^x - 1 below 0",
+    "gelu": "GELU: x times the chance a normal variable is below x",
+    "silu": "SiLU (swish): x * sigmoid(x)",
+    "relu6": "ReLU6: ReLU capped at 6 (MobileNet)",
+    "tanh": "tanh: squashes to -1..1 (LeNet-5, 1998)",
+    "sigmoid": "sigmoid: squashes to 0..1 (slow to train in deep nets)",
+}
+
+
+def architectures() -> dict[str, str]:
+    """Every architecture the page can train: ours from scratch, the ImageNet ones by transfer."""
+    transfer = {
+        name: f"{spec.label} (transfer learning, {spec.input_size} px)"
+        for name, spec in cnnviz.MODELS.items()
+        if spec.is_torchvision
+    }
+    return OURS | transfer
+
+
+def network_options(arch: str, disabled: bool) -> dict[str, object]:
+    """Transfer learning, activation, batch norm, dropout and augmentation (TrainConfig fields)."""
+    spec = cnnviz.MODELS[arch]
+    with st.expander("More options: transfer learning, activation, batch norm, dropout, "
+                     "augmentation", icon=":material/tune:"):  # fmt: skip
+        transfer = st.toggle(
+            "Transfer learning: keep the trained layers, train only a new last layer",
+            key="train.transfer", disabled=disabled or spec.is_torchvision,
+            help="Starts from weights that already learned to see (ImageNet's, or our bundled "
+            "digit LeNet-5), freezes them, and learns just the last layer for the new classes. "
+            "Always on for the big ImageNet networks: training them from scratch on a laptop "
+            "would take days.",
+        ) or spec.is_torchvision  # fmt: skip
+        if spec.is_torchvision:
+            st.caption(
+                f"{spec.label} sees {spec.input_size} x {spec.input_size} images: an epoch takes "
+                "from seconds (MobileNet) to minutes (VGG, ResNet-50) on a laptop. Without "
+                "cached ImageNet weights its frozen layers are random and it learns little."
+            )
+        a, b, c = st.columns(3)
+        own = not transfer
+        activation = a.selectbox(
+            "Activation", [None, *ACTIVATIONS], key="train.activation",
+            disabled=disabled or not own,
+            format_func=lambda k: "as designed" if k is None else ACTIVATION_NOTES[k],
+            help="The function after every convolution and hidden layer.",
+        )  # fmt: skip
+        norm = b.selectbox(
+            "Batch norm", [None, True, False], key="train.batch_norm",
+            disabled=disabled or not own,
+            format_func=lambda k: {None: "as designed", True: "on", False: "off"}[k],
+            help="Normalizes each channel over the batch after a convolution: usually trains "
+            "faster and tolerates larger learning rates. LeNet-5 and TinyVGG have none; the "
+            "small ResNet and MobileNet have it.",
+        )  # fmt: skip
+        dropout = c.slider(
+            "Dropout", 0.0, 0.7, 0.0, 0.1, key="train.dropout", disabled=disabled or not own,
+            help="While training, zero this share of the inputs of the fully connected layers "
+            "at random, so the network cannot rely on any single one (less overfitting).",
+        )  # fmt: skip
+        augment = st.multiselect(
+            "Augmentation", list(AUGMENTATIONS), key="train.augment", disabled=disabled,
+            help=" ".join(f"**{k}**: {v}" for k, v in AUGMENTATIONS.items()),
+            placeholder="none: every epoch sees the same images",
+        )  # fmt: skip
+    return {
+        "transfer": transfer,
+        "activation": activation if own else None,
+        "batch_norm": norm if own else None,
+        "dropout": float(dropout) if own else 0.0,
+        "augment": tuple(augment),
+    }
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the images in the zip…")
+def _zip_dataset(data: bytes, size: int, channels: int, seed: int) -> Dataset:
+    return dataset_from_zip(data, size=size, channels=channels, seed=seed)
+
+
+def zip_dataset(arch: str, seed: int, disabled: bool) -> Dataset | None:
+    """An uploaded zip of class folders as a data set at ``arch``'s input size (or ``None``)."""
+    upload = st.file_uploader(
+        "A zip of your images, one folder per class", type=["zip"], key="train.zip",
+        disabled=disabled,
+        help="For example cats/1.jpg, cats/2.png, dogs/1.jpg ... At least two classes; "
+        "at most 200 MB and 20,000 files.",
+    )  # fmt: skip
+    if upload is None:
+        return None
+    spec = cnnviz.MODELS[arch]
+    try:
+        data = _zip_dataset(upload.getvalue(), spec.input_size, spec.channels, seed)
+    except cnnviz.CnnvizError as error:
+        st.error(str(error), icon=":material/folder_off:")
+        return None
+    st.caption(data.source)
+    images, labels = data.preview(per_class=4)
+    captions = [data.classes[int(k)] for k in labels]
+    st.image(figures.to_jpeg(figures.image_grid(images, captions, columns=min(16, len(images)))))
+    return data
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading the data set…")
@@ -37,7 +149,7 @@ def dataset_preview(name: str, arch: str) -> None:
 
 def _sample_maps(snap: JobSnapshot, event: EpochEvent) -> tuple[cnnviz.Probe, cnnviz.Layer]:
     """The fixed validation image through the network as it was after ``event``'s epoch."""
-    model = epoch_model(snap.config.arch, snap.classes, event.state_dict, event.epoch)
+    model = epoch_model(snap.config, snap.classes, event.state_dict, event.epoch)
     seen = cnnviz.probe(model, to_image(snap.sample))
     return seen, next(x for x in seen.layers if x.kind == "conv")
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import threading
+import zipfile
 
+import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+import cnnviz
 from cnnviz.data import load_dataset
 
 JOIN_S = 120
@@ -39,12 +44,17 @@ def test_the_page_shows_its_settings(open_page, text):
 
     assert not at.exception
     assert text(at.title) == ["Training"]
-    assert at.selectbox(key="train.arch").options == [
+    options = at.selectbox(key="train.arch").options
+    assert options[:4] == [
         "LeNet-5 (32 x 32 grey)",
         "TinyVGG (64 x 64 colour)",
         "Small ResNet (32 x 32 grey)",
         "Small MobileNet (32 x 32 grey)",
     ]
+    assert "ResNet-18 (transfer learning, 224 px)" in options
+    assert at.selectbox(key="train.activation").value is None  # "as designed"
+    assert not at.toggle(key="train.transfer").value
+    assert at.multiselect(key="train.augment").value == []
     assert at.selectbox(key="train.dataset").value == "digits"
     assert at.selectbox(key="train.optimizer").value == "adam"
     assert at.selectbox(key="train.schedule").value == "constant"
@@ -170,3 +180,77 @@ def test_data_preview_offline_says_how_to_get_the_data(open_page, text, monkeypa
     assert not at.exception
     (info,) = [i for i in text(at.info) if "MNIST" in i or "mnist" in i.lower()]
     assert str(tmp_path) in info or "download" in info.lower()
+
+
+def test_a_variant_with_augmentation_trains_and_feeds_the_other_pages(open_page, text):
+    at = open_page("training")
+    at.selectbox(key="train.activation").set_value("gelu")
+    at.selectbox(key="train.batch_norm").set_value(True)
+    at.slider(key="train.dropout").set_value(0.2)
+    at.multiselect(key="train.augment").set_value(["rotate", "crop"])
+    at = train(at)
+
+    assert not at.exception
+    assert text(at.success)[0].startswith("Trained 1 epochs:")
+    at.button(key="train.use").click().run()
+    at.switch_page("app_pages/feature_maps.py").run()
+    assert not at.exception
+    assert not at.error
+    # The trained variant, rebuilt from its checkpoint: c1 -> bn1 -> act1 -> s2 (s2 is 3rd
+    # without batch norm).
+    layers = at.selectbox(key="fm.layer").options
+    assert layers[1].startswith("1. features.c1 ")
+    assert layers[2].startswith("4. features.s2 ")
+
+
+def test_imagenet_networks_train_by_transfer_learning_only(open_page):
+    at = open_page("training")
+    at.selectbox(key="train.arch").set_value("mobilenet_v3_small").run()
+
+    assert not at.exception
+    assert at.toggle(key="train.transfer").disabled
+    assert at.selectbox(key="train.activation").disabled
+    assert at.slider(key="train.dropout").disabled
+    assert not at.multiselect(key="train.augment").disabled
+
+
+def _class_zip(classes: dict[str, int]) -> bytes:
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for k, (name, count) in enumerate(classes.items()):
+            for i in range(count):
+                pixels = rng.integers(0, 60, (20, 20), dtype=np.uint8)
+                pixels[:, k * 6 : k * 6 + 6] = 250  # each class: a bar in its own place
+                png = io.BytesIO()
+                Image.fromarray(pixels).save(png, format="PNG")
+                archive.writestr(f"mine/{name}/{i}.png", png.getvalue())
+    return buffer.getvalue()
+
+
+def test_an_uploaded_zip_of_class_folders_trains(open_page, text):
+    at = open_page("training")
+    at.selectbox(key="train.dataset").set_value("folder").run()
+    at.button(key="train.start").click().run()
+    assert text(at.error) == ["Upload a zip of your images first (one folder per class)."]
+
+    data = _class_zip({"left": 12, "middle": 12, "right": 12})
+    at.file_uploader(key="train.zip").set_value(("mine.zip", data, "application/zip")).run()
+    assert not at.exception
+    assert any("36 of your images in 3 classes" in c for c in text(at.caption))
+    at = train(at, epochs=2)
+    assert not at.exception
+    assert text(at.success)[0].startswith("Trained 2 epochs:")
+    at.button(key="train.use").click().run()
+    at.switch_page("app_pages/home.py").run()
+    assert not at.exception
+    assert cnnviz.MODELS["lenet5"].label in " ".join(text(at.markdown) + text(at.caption))
+
+
+def test_a_zip_that_is_not_a_zip_says_so(open_page, text):
+    at = open_page("training")
+    at.selectbox(key="train.dataset").set_value("folder").run()
+    at.file_uploader(key="train.zip").set_value(("x.zip", b"PK nope", "application/zip")).run()
+
+    assert not at.exception
+    assert text(at.error) == ["This file is not a zip archive; upload a .zip of folders."]

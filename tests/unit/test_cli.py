@@ -1,6 +1,7 @@
 """The cnnviz command line."""
 
 import pytest
+import torch
 
 import cnnviz
 from cnnviz import cli
@@ -53,3 +54,15 @@ def test_train_writes_a_checkpoint_the_registry_loads(
     model = cnnviz.load_model("lenet5", out)
     assert model.weights == "checkpoint"
     assert model.labels == tuple(str(d) for d in range(10))
+
+
+def test_train_with_a_variant_and_augmentation_saves_a_loadable_checkpoint(tmp_path) -> None:
+    out = tmp_path / "variant.pt"
+    argv = ["train", "--epochs", "1", "--activation", "elu", "--batch-norm", "--dropout", "0.1",
+            "--augment", "rotate", "crop", "--out", str(out)]  # fmt: skip
+    assert cli.main(argv) == 0
+    model = cnnviz.load_model("lenet5", out)
+    assert type(model.module.features.act1).__name__ == "ELU"
+    meta = torch.load(out, weights_only=True)["meta"]
+    assert meta["variant"] == {"activation": "elu", "batch_norm": True, "dropout": 0.1}
+    assert list(meta["config"]["augment"]) == ["rotate", "crop"]
