@@ -37,6 +37,8 @@ class Keys:
     UPLOAD = "upload"
     TRAINED = "trained"
     """Not a widget: the Training page's model, ``{"arch", "checkpoint", "source"}``."""
+    DRAWN = "drawn"
+    """Not a widget: the sidebar canvas's drawing as a PIL image, or ``None`` when blank."""
 
 
 WEIGHT_CHOICES = ("auto", "pretrained", "random", "checkpoint", "trained")
@@ -186,6 +188,8 @@ def current_selection() -> Selection | None:
         if state.get(Keys.SOURCE) == "upload" and upload is not None:
             image = _uploaded_image(upload.getvalue())
             label = upload.name
+        elif state.get(Keys.SOURCE) == "draw" and state.get(Keys.DRAWN) is not None:
+            image, label = state[Keys.DRAWN], "your drawing"
         else:
             key = state.get(Keys.SAMPLE) or default_sample(name)
             image = sample_image(key)
@@ -194,6 +198,9 @@ def current_selection() -> Selection | None:
         st.error(str(error), icon=":material/broken_image:")
         return None
     notes = tuple(image.info.get("cnnviz_notes", ()))
+    if state.get(Keys.SOURCE) == "draw" and state.get(Keys.DRAWN) is None:
+        notes += ("Nothing drawn yet: draw in the sidebar's black square; until then the "
+                  f"sample ({label}) is shown.",)  # fmt: skip
     return Selection(
         name, weights, image, label, cnnviz.image_digest(image), notes, checkpoint_bytes
     )

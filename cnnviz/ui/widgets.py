@@ -64,10 +64,12 @@ def sidebar() -> None:
                 key=Keys.CHECKPOINT,
             )  # fmt: skip
         st.divider()
-        st.radio(
-            "Image", ["sample", "upload"], key=Keys.SOURCE, horizontal=True,
+        source = st.radio(
+            "Image", ["sample", "upload", "draw"], key=Keys.SOURCE, horizontal=True,
             bind="query-params", persist_state="session",
         )  # fmt: skip
+        if source == "draw":
+            _drawing_canvas()
         st.selectbox(
             "Sample", samples, index=samples.index(default_sample(model)), key=Keys.SAMPLE,
             bind="query-params", persist_state="session",
@@ -77,6 +79,21 @@ def sidebar() -> None:
             help="PNG, JPEG, WebP, BMP, GIF or TIFF, up to 20 MB.",
         )  # fmt: skip
         st.caption(f"cnnviz {cnnviz.__version__} · runs on your CPU")
+
+
+def _drawing_canvas() -> None:
+    """A black square to draw on with a white brush; the drawing becomes the current image."""
+    from streamlit_drawable_canvas import st_canvas  # third-party component, loaded when used
+
+    st.caption("Draw a digit (or anything) with the mouse or a finger; the bin icon clears it.")
+    result = st_canvas(
+        stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=224,
+        width=224, key="canvas", return_image_data=True,
+    )  # fmt: skip
+    pixels = result.image_data if result is not None else None
+    st.session_state[Keys.DRAWN] = (
+        cnnviz.images.drawing_to_image(pixels) if pixels is not None else None
+    )
 
 
 def model_banner(model: cnnviz.Model, selection: Selection) -> None:

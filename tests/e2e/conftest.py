@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+from browser import App
 from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,3 +148,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture
+def app(app_page: Page, app_url: str) -> App:
+    """The browser page on the test server: ``app.open("/pooling")`` loads it and waits."""
+    return App(app_page, app_url)

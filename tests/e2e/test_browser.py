@@ -2,84 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
-from PIL import Image, ImageDraw
-from playwright.sync_api import Locator, Page, expect
+from browser import (
+    TIMEOUT_MS,
+    App,
+    expect_loaded,
+    expect_no_exception,
+    gradient_png,
+    main,
+    upload,
+    wait_for_app,
+)
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.e2e
-
-TIMEOUT_MS = 60_000  # a cold model load plus a probe and plotly drawing on a slow, busy CPU
-expect.set_options(timeout=TIMEOUT_MS)
-
-
-class App:
-    """The browser page plus the server's URL: ``app.open("/pooling")`` loads and waits."""
-
-    def __init__(self, page: Page, url: str) -> None:
-        self.page = page
-        self.url = url
-
-    def open(self, path: str = "/") -> Page:
-        self.page.goto(self.url + path)
-        wait_for_app(self.page)
-        return self.page
-
-
-@pytest.fixture
-def app(app_page: Page, app_url: str) -> App:
-    return App(app_page, app_url)
-
-
-def wait_for_app(page: Page) -> None:
-    """Wait until the page's script has run and finished (Streamlit's own signals).
-
-    ``notRunning`` is also the state before the first run starts, so first wait for the page's
-    title (every page starts with ``st.title``): then the script has at least begun.
-    """
-    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
-        state="attached"
-    )
-    main(page).locator("h1").first.wait_for(state="attached")
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
-        state="attached"
-    )
-
-
-def gradient_png() -> bytes:
-    """A 120 x 90 RGB gradient with a white square: a small, plainly valid photo."""
-    image = Image.new("RGB", (120, 90))
-    image.putdata([(4 * (x % 64), 2 * y, 128) for y in range(90) for x in range(120)])
-    ImageDraw.Draw(image).rectangle((40, 25, 79, 64), fill=(255, 255, 255))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def upload(page: Page, name: str, data: bytes, mime: str = "image/png") -> None:
-    """Put a file into the sidebar's "Upload an image" input, as a user's file chooser would."""
-    page.locator("[data-testid='stSidebar'] input[type=file]").set_input_files(
-        files=[{"name": name, "mimeType": mime, "buffer": data}]
-    )
-
-
-def main(page: Page) -> Locator:
-    return page.get_by_test_id("stMain")
-
-
-def expect_loaded(image: Locator) -> None:
-    """The ``st.image`` element is visible and its picture has arrived and decodes."""
-    expect(image).to_be_visible()
-    width = image.locator("img").evaluate(
-        "async (img) => { await img.decode(); return img.naturalWidth; }"
-    )
-    assert width > 0, "the image did not load"
-
-
-def expect_no_exception(page: Page) -> None:
-    expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 def test_deep_link_shows_resnet18_feature_maps(app: App) -> None:
@@ -193,3 +131,58 @@ def test_training_runs_live_and_stops(app: App) -> None:
     expect(main(page)).to_contain_text("Stopped by you", timeout=TIMEOUT_MS)
     expect(main(page).get_by_role("button", name="Download checkpoint")).to_be_visible()
     expect_no_exception(page)
+
+
+def test_a_drawn_digit_is_classified(app: App) -> None:
+    page = app.open("/?source=draw")
+    expect(main(page)).to_contain_text("Nothing drawn yet")
+    canvas = page.get_by_test_id("stSidebar").locator("canvas").last
+    expect(canvas).to_be_visible()
+    box = canvas.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + 40
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 16):  # one vertical stroke: a "1"
+        page.mouse.move(x + step * 0.5, y + step * 10)
+    page.mouse.up()
+
+    expect(main(page)).to_contain_text("image: your drawing")
+    wait_for_app(page)
+    expect(main(page)).not_to_contain_text("Nothing drawn yet")
+    expect(main(page)).to_contain_text("It sees 1")
+    expect_no_exception(page)
+
+
+def test_busy_server_says_so_and_a_closed_tab_frees_its_run(app: App) -> None:
+    def start_long_run(tab: Page) -> None:
+        tab.goto(app.url + "/training")
+        wait_for_app(tab)
+        epochs = tab.get_by_role("spinbutton", name="Epochs")
+        epochs.fill("50")
+        epochs.press("Enter")
+        wait_for_app(tab)
+        main(tab).get_by_role("button", name="Train").click()
+
+    context = app.page.context
+    first, second = context.browser.new_page(), context.browser.new_page()
+    start_long_run(first)
+    expect(first.get_by_test_id("stProgress")).to_be_visible()
+    start_long_run(second)
+    expect(second.get_by_test_id("stProgress")).to_be_visible()
+
+    start_long_run(app.page)  # a third run while two are going
+    expect(main(app.page)).to_contain_text("The server is busy training 2 other networks")
+
+    first.close()  # its session ends, and with it its run: the slot is free again
+    second.close()
+    progress = app.page.get_by_test_id("stProgress")
+    for _ in range(30):  # the server notices a closed tab within seconds
+        main(app.page).get_by_role("button", name="Train").click()
+        wait_for_app(app.page)
+        if progress.count():
+            break
+        app.page.wait_for_timeout(1_000)
+    expect(progress).to_be_visible()
+    main(app.page).get_by_role("button", name="Stop").click()
+    expect(main(app.page)).to_contain_text("Stopped by you", timeout=TIMEOUT_MS)

@@ -15,6 +15,7 @@ from cnnviz.errors import InputError
 from cnnviz.images import (
     SAMPLES,
     Sample,
+    drawing_to_image,
     image_digest,
     list_samples,
     load_image,
@@ -386,3 +387,44 @@ def test_to_uint8_array_shapes() -> None:
     assert grey.shape == (4, 5)
     assert grey.dtype == np.uint8
     grey[0, 0] = 1  # the array is a writable copy
+
+
+def _canvas(h: int = 200, w: int = 240) -> np.ndarray:
+    pixels = np.zeros((h, w, 4), dtype=np.uint8)
+    pixels[..., 3] = 255  # an opaque black canvas
+    return pixels
+
+
+def test_a_blank_drawing_is_no_image() -> None:
+    assert drawing_to_image(_canvas()) is None
+    transparent = _canvas()
+    transparent[..., :3] = 255
+    transparent[..., 3] = 0  # white but fully transparent: nothing drawn
+    assert drawing_to_image(transparent) is None
+
+
+def test_a_drawing_is_centred_and_framed_like_the_digits() -> None:
+    pixels = _canvas()
+    pixels[20:60, 150:160, :3] = 255  # a small stroke in the top right corner
+    image = drawing_to_image(pixels, margin=0.25)
+    assert image is not None
+    assert image.mode == "L"
+    assert image.size == (60, 60)  # 40 px of strokes plus 25% on each side
+    grey = np.array(image)
+    rows, cols = np.nonzero(grey > 128)
+    assert (rows.min(), rows.max()) == (10, 49)
+    assert abs((cols.min() + cols.max()) / 2 - 29.5) <= 1  # centred across
+
+
+def test_a_drawing_at_the_edge_is_padded_with_black() -> None:
+    pixels = _canvas(50, 50)
+    pixels[0:50, 0:5, :3] = 200
+    image = drawing_to_image(pixels)
+    assert image is not None
+    assert image.size == (55, 55)  # 50 px of strokes plus 5% on each side
+    assert np.array(image)[:, :10].max() == 0  # outside the canvas: black
+
+
+def test_a_drawing_must_be_pixels() -> None:
+    with pytest.raises(InputError):
+        drawing_to_image(np.zeros((4, 4)))
