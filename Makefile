@@ -46,6 +46,7 @@ format: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_probe.py
 	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_steps.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info screenshots

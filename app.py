@@ -11,6 +11,12 @@ page = st.navigation(
     [
         st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page(
+            "app_pages/convolution.py",
+            title="Convolution",
+            icon=":material/blur_on:",
+            url_path="convolution",
+        ),
+        st.Page(
             "app_pages/feature_maps.py",
             title="Feature maps",
             icon=":material/grid_view:",

@@ -4,6 +4,7 @@ import streamlit as st
 
 import cnnviz.ui as ui
 from cnnviz import figures, steps
+from cnnviz.ui import steps_views
 
 model, probe = ui.page_start(
     "Pooling",
@@ -62,6 +63,9 @@ with ui.error_boundary("the pooling views"):
             "somewhere here); average pooling keeps the mean (smoother, weaker peaks). All three "
             f"share one colour scale. {layer.name} itself is a {layer.type_name}."
         )
+
+        st.subheader("Step by step: the window, the value kept, the output")
+        steps_views.pool_step_view(layer, channel)
 
     pooled = probe.pooled_vector()
     st.subheader("Global average pooling")

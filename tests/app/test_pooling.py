@@ -106,3 +106,43 @@ def test_resnet18_pooled_vector_has_512_bars(open_page, text, charts, array):
     z_in, z_avg = (array(charts(at)[k]["data"][0]["z"]) for k in HEATMAPS[::2])
     assert z_avg.shape == (1, 1)
     np.testing.assert_allclose(z_avg[0, 0], z_in.mean(), rtol=1e-5)
+
+
+def _equation(figure: dict, frame: int) -> str:
+    return figure["frames"][frame]["data"][-1]["text"][0]
+
+
+def test_step_view_max_pooling_of_lenet5_s2(open_page, text, charts, array):
+    at = open_page("pooling")
+
+    assert not at.exception
+    assert "Step by step: the window, the value kept, the output" in text(at.subheader)
+    (where,) = [c for c in text(at.caption) if c.startswith("Channel #0 of features.s2")]
+    assert where.endswith("rows 8–19, columns 8–19 of the 28 x 28 map.")
+    figure = charts(at)["pool.steps"]
+    assert len(figure["frames"]) == 36  # a 12 x 12 crop pooled 2 x 2, stride 2
+    z_in = array(figure["data"][0]["z"]).astype(float)
+    z_out = next(array(t["z"]) for t in figure["data"] if t.get("xaxis") == "x2").astype(float)
+    assert z_in.shape == (12, 12)
+    np.testing.assert_allclose(z_out, windows(z_in, 2).max(axis=2), rtol=1e-4)
+    assert _equation(figure, 0).startswith("y[0, 0] = max(")
+    assert figure["layout"]["title"]["text"].startswith("Max pooling 2 x 2, stride 2")
+
+
+def test_step_view_average_and_global(open_page, charts):
+    at = open_page("pooling")
+    at.radio(key="pool.step_kind").set_value("avg").run()
+
+    assert not at.exception
+    figure = charts(at)["pool.steps"]
+    assert len(figure["frames"]) == 36
+    assert " / 4 = <b>" in _equation(figure, 5)
+    marker_colors = [t.get("marker", {}).get("line", {}).get("color") for t in figure["data"]]
+    assert "#d62728" not in marker_colors  # no chosen cell for an average
+
+    at.radio(key="pool.step_kind").set_value("global").run()
+    assert not at.exception
+    figure = charts(at)["pool.steps"]
+    assert len(figure["frames"]) == 1
+    assert _equation(figure, 0).startswith("y[0, 0] = mean of the 64 values = ")
+    assert figure["layout"]["title"]["text"].startswith("Global average pooling")

@@ -1,0 +1,83 @@
+"""Step-by-step convolution and pooling, and the sliding-window arithmetic (numpy, no UI).
+
+* :func:`conv_steps` / :class:`ConvSteps`: the output of ``F.conv2d`` plus, for every output
+  position, the window, the element-wise products, the per-channel sums, the bias and the total.
+* :func:`pool_steps` / :class:`PoolSteps`: the output of ``F.max_pool2d`` / ``F.avg_pool2d``
+  plus every window and the chosen cell.
+* :func:`output_size` and :func:`param_count` (and their ``*_formula`` texts for the pages):
+  ``out = floor((W + 2P - D(K-1) - 1) / S) + 1`` and ``(K·K·C_in + 1)·C_out``.
+* :func:`layer_patch`: a real layer of a real network, on a patch of its real input.
+* :func:`pytorch_code`: the same settings as code to paste into a notebook.
+"""
+
+from cnnviz.steps.arithmetic import (
+    output_size,
+    output_size_formula,
+    param_count,
+    param_count_formula,
+)
+from cnnviz.steps.code import pytorch_code
+from cnnviz.steps.convolution import (
+    ACTIVATIONS,
+    ConvStep,
+    ConvSteps,
+    activate,
+    conv_steps,
+    steps_from_padded,
+)
+from cnnviz.steps.inputs import (
+    KERNEL_LABELS,
+    KERNELS,
+    WORKED_EXAMPLE,
+    digit_grid,
+    filter_image,
+    fit_channels,
+    image_crop,
+    kernel,
+)
+from cnnviz.steps.layers import (
+    LayerPatch,
+    conv_layer_input,
+    conv_layers,
+    first_conv,
+    layer_patch,
+)
+from cnnviz.steps.pooling import (
+    PoolingComparison,
+    PoolStep,
+    PoolSteps,
+    compare_pooling,
+    pool_steps,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "KERNELS",
+    "KERNEL_LABELS",
+    "WORKED_EXAMPLE",
+    "ConvStep",
+    "ConvSteps",
+    "LayerPatch",
+    "PoolStep",
+    "PoolSteps",
+    "PoolingComparison",
+    "activate",
+    "compare_pooling",
+    "conv_layer_input",
+    "conv_layers",
+    "conv_steps",
+    "digit_grid",
+    "filter_image",
+    "first_conv",
+    "fit_channels",
+    "image_crop",
+    "kernel",
+    "layer_patch",
+    "output_size",
+    "output_size_formula",
+    "param_count",
+    "param_count_formula",
+    "pool_steps",
+    "pytorch_code",
+    "steps_from_padded",
+]
