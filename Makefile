@@ -47,6 +47,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_probe.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_steps.py
+	$(PY) benchmarks/bench_explain.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info screenshots

@@ -26,6 +26,12 @@ page = st.navigation(
             "app_pages/pooling.py", title="Pooling", icon=":material/compress:", url_path="pooling"
         ),
         st.Page(
+            "app_pages/attribution.py",
+            title="Grad-CAM & saliency",
+            icon=":material/visibility:",
+            url_path="attribution",
+        ),
+        st.Page(
             "app_pages/training.py",
             title="Training",
             icon=":material/model_training:",

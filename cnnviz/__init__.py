@@ -10,6 +10,15 @@ The library behind the cnnviz app, usable from a notebook::
 """
 
 from cnnviz.errors import CnnvizError, InputError, ModelError, TrainingDiverged
+from cnnviz.explain import (
+    Explanation,
+    SanityCheck,
+    SanityStep,
+    cam_layers,
+    explain,
+    explain_classes,
+    sanity_check,
+)
 from cnnviz.images import Sample, image_digest, list_samples, load_image, load_sample
 from cnnviz.models import (
     MODELS,
@@ -52,6 +61,7 @@ __all__ = [
     "ConvSteps",
     "DoneEvent",
     "EpochEvent",
+    "Explanation",
     "InputError",
     "Layer",
     "LayerPatch",
@@ -65,12 +75,17 @@ __all__ = [
     "Probe",
     "ReceptiveField",
     "Sample",
+    "SanityCheck",
+    "SanityStep",
     "StepEvent",
     "TrainConfig",
     "TrainingDiverged",
     "__version__",
+    "cam_layers",
     "conv_steps",
     "download_weights",
+    "explain",
+    "explain_classes",
     "image_digest",
     "layer_patch",
     "list_samples",
@@ -84,6 +99,7 @@ __all__ = [
     "pretrained_available",
     "probe",
     "retain_freed_memory",
+    "sanity_check",
     "save_checkpoint",
     "train",
 ]
