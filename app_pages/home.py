@@ -12,18 +12,27 @@ st.markdown(
 )
 left, right = st.columns(2)
 left.markdown(
-    "1. **Feature maps** — the maps each layer makes from your image, channel by channel, "
-    "how their shape shrinks and deepens, and what the network predicts.\n"
-    "2. **Pooling** — what each pooling layer keeps and throws away: max vs average, and the "
-    "global average that feeds the classifier."
+    "1. **Convolution** — a kernel sliding over a grid, step by step: the window, the products, "
+    "the sum; on the textbook example, a crop of your image, or a real layer of the model.\n"
+    "2. **Feature maps** — the maps each layer makes from your image, channel by channel, "
+    "and how their shape shrinks and deepens.\n"
+    "3. **Pooling** — what each pooling layer keeps and throws away: max vs average, and the "
+    "global average that feeds the classifier.\n"
+    "4. **Grad-CAM & saliency** — which parts of the image made the network decide, and a "
+    "sanity check of those maps.\n"
+    "5. **Training** — train a network on digits, shapes or your own images and watch it learn."
 )
 right.markdown(
-    "**Tips.** Start with LeNet-5 and a digit: few layers, small maps. Then try ResNet-18 on "
-    "the cat. The URL keeps your choices, so you can share a view with a class."
+    "**Tips.** Start with LeNet-5 and a digit: few layers, small maps — or choose **draw** in "
+    "the sidebar and draw one yourself. Then try ResNet-18 on the cat. The URL keeps your "
+    "choices, so you can share a view with a class."
 )
-st.page_link(
-    "app_pages/feature_maps.py", label="Open the feature maps", icon=":material/grid_view:"
+a, b, c = st.columns(3)
+a.page_link(
+    "app_pages/convolution.py", label="Step through a convolution", icon=":material/blur_on:"
 )
+b.page_link("app_pages/feature_maps.py", label="Open the feature maps", icon=":material/grid_view:")
+c.page_link("app_pages/training.py", label="Train a network", icon=":material/model_training:")
 
 selection = ui.current_selection()
 if selection is not None:
@@ -32,6 +41,9 @@ if selection is not None:
         ui.model_banner(model, selection)
         probe = ui.cached_probe(model, selection)
         image_col, chart_col = st.columns([1, 2])
+        top = probe.predictions[0]
+        if probe.trained:
+            image_col.subheader(f"It sees {top.label} ({top.probability:.0%})")
         c, h, w = model.input_size
         image_col.image(
             probe.image, caption=f"What the network sees: {h} x {w}, {c} channel(s)", width=280

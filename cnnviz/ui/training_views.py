@@ -9,9 +9,11 @@ from streamlit.delta_generator import DeltaGenerator
 import cnnviz
 from cnnviz import figures
 from cnnviz.data import Dataset, dataset_from_zip, load_dataset
+from cnnviz.figures.attribution import map_overlay
 from cnnviz.nets import ACTIVATIONS
 from cnnviz.training import EpochEvent, JobSnapshot, epoch_model, to_image
 from cnnviz.training.augment import AUGMENTATIONS
+from cnnviz.ui.session import error_boundary
 
 OURS = {
     "lenet5": "LeNet-5 (32 x 32 grey)",
@@ -147,11 +149,13 @@ def dataset_preview(name: str, arch: str) -> None:
     )
 
 
-def _sample_maps(snap: JobSnapshot, event: EpochEvent) -> tuple[cnnviz.Probe, cnnviz.Layer]:
+def _sample_maps(
+    snap: JobSnapshot, event: EpochEvent
+) -> tuple[cnnviz.Model, cnnviz.Probe, cnnviz.Layer]:
     """The fixed validation image through the network as it was after ``event``'s epoch."""
     model = epoch_model(snap.config, snap.classes, event.state_dict, event.epoch)
     seen = cnnviz.probe(model, to_image(snap.sample))
-    return seen, next(x for x in seen.layers if x.kind == "conv")
+    return model, seen, next(x for x in seen.layers if x.kind == "conv")
 
 
 def live_maps(container: DeltaGenerator, snap: JobSnapshot) -> None:
@@ -159,7 +163,7 @@ def live_maps(container: DeltaGenerator, snap: JobSnapshot) -> None:
     if not snap.epochs or snap.sample is None or snap.config is None:
         return
     event = snap.epochs[-1]
-    seen, first = _sample_maps(snap, event)
+    _, seen, first = _sample_maps(snap, event)
     top = seen.predictions[0]
     container.image(
         figures.to_jpeg(figures.feature_grid(first.output).image), width="stretch",
@@ -176,9 +180,9 @@ def epoch_scrubber(snap: JobSnapshot) -> None:
     numbers = [e.epoch for e in snap.epochs]
     shown = st.select_slider("Epoch", numbers, value=numbers[-1], key="train.scrub")
     event = snap.epochs[numbers.index(shown)]
-    seen, first = _sample_maps(snap, event)
+    model, seen, first = _sample_maps(snap, event)
     top = seen.predictions[0]
-    a, b, c = st.columns([1, 2, 2])
+    a, b, c, d = st.columns([1, 2, 2, 1])
     a.image(
         seen.image, caption=f"A validation image: predicted {top.label} ({top.probability:.0%})"
     )
@@ -190,3 +194,10 @@ def epoch_scrubber(snap: JobSnapshot) -> None:
         figures.to_jpeg(figures.feature_grid(first.output).image), width="stretch",
         caption=f"What they make of this image ({first.name}) after epoch {shown}",
     )  # fmt: skip
+    with d, error_boundary("the Grad-CAM map"):
+        cam = cnnviz.explain(model, seen.image, "gradcam")
+        d.image(
+            map_overlay(seen.image, cam), width="stretch",
+            caption=f"Grad-CAM for '{cam.label}' at {cam.layer} after epoch {shown}: where it "
+            "looked",
+        )  # fmt: skip

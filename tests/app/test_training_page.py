@@ -149,6 +149,8 @@ def test_epoch_scrubber_and_mistakes(open_page, text):
     assert not at.exception
     assert "First-layer filters after epoch 1" in captions()
     assert "What they make of this image (features.c1) after epoch 1" in captions()
+    assert any(c.startswith("Grad-CAM for '") and "after epoch 1: where it looked" in c
+               for c in captions())  # fmt: skip
     assert any(c.startswith("A validation image: predicted ") for c in captions())
     # After two epochs LeNet-5 still confuses some digits: they are shown with both labels.
     assert "What it gets wrong" in text(at.subheader)
