@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cnnviz
@@ -89,8 +90,18 @@ def _train(args: argparse.Namespace) -> int:
         batch_norm=args.batch_norm, dropout=args.dropout, augment=tuple(args.augment),
         transfer=args.transfer,
     )  # fmt: skip
+    data = None
+    if args.folder is not None:  # your own images: one subfolder per class
+        from cnnviz.data import load_dataset
+
+        spec = cnnviz.MODELS[config.arch]
+        config = replace(config, dataset="folder")
+        data = load_dataset(
+            "folder", folder=args.folder, size=spec.input_size, channels=spec.channels,
+            val_fraction=config.val_fraction, seed=config.seed,
+        )  # fmt: skip
     history: tuple[EpochEvent, ...] = ()
-    for event in train(config):
+    for event in train(config, data=data):
         if isinstance(event, StepEvent):
             filled = int(30 * event.progress)
             sys.stderr.write(
@@ -129,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     fit = sub.add_parser("train", help="train a network and save a checkpoint")
     fit.add_argument("--arch", default="lenet5", choices=cnnviz.model_names())
     fit.add_argument("--dataset", default="digits")
+    fit.add_argument("--folder", help="train on your images: a folder with one subfolder per class")
     fit.add_argument("--epochs", type=int, default=5)
     fit.add_argument("--batch-size", type=int, default=64)
     fit.add_argument("--optimizer", default="adam", choices=["sgd", "adam", "adamw"])

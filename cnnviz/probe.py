@@ -39,6 +39,7 @@ __all__ = [
     "Prediction",
     "Probe",
     "ReceptiveField",
+    "inplace_modules",
     "probe",
     "retain_freed_memory",
 ]
@@ -279,6 +280,15 @@ class _Part:
     params: int
     is_leaf: bool
     geometry: Geometry | None
+
+
+def inplace_modules(model: nn.Module) -> tuple[nn.Module, ...]:
+    """The modules of ``model`` that work in place (``inplace=True``), found once per model.
+
+    Code that hooks a model (probes, attribution maps) switches them off for the call, since a
+    hook that keeps a tensor would see it change later, and restores them afterwards.
+    """
+    return _Anatomy.of(model).inplace
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ from cnnviz.explain.maps import (
 )
 from cnnviz.explain.methods import METHODS, Method
 from cnnviz.models import Model
-from cnnviz.probe import _Anatomy
+from cnnviz.probe import inplace_modules
 
 __all__ = ["Explanation", "explain", "explain_classes"]
 
@@ -101,7 +101,7 @@ def prepared(module: nn.Module) -> Iterator[None]:
     """
     params = [(p, p.requires_grad) for p in module.parameters()]
     modes = [(m, m.training) for m in module.modules()]
-    inplace = _Anatomy.of(module).inplace
+    inplace = inplace_modules(module)
     try:
         for p, _ in params:
             p.requires_grad_(False)

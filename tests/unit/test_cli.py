@@ -66,3 +66,17 @@ def test_train_with_a_variant_and_augmentation_saves_a_loadable_checkpoint(tmp_p
     meta = torch.load(out, weights_only=True)["meta"]
     assert meta["variant"] == {"activation": "elu", "batch_norm": True, "dropout": 0.1}
     assert list(meta["config"]["augment"]) == ["rotate", "crop"]
+
+
+def test_train_on_a_folder_of_class_subfolders(tmp_path) -> None:
+    from PIL import Image
+
+    for k, name in enumerate(("dark", "light")):
+        (tmp_path / "pics" / name).mkdir(parents=True)
+        for i in range(6):
+            Image.new("L", (12, 12), 40 + 170 * k + i).save(tmp_path / "pics" / name / f"{i}.png")
+    out = tmp_path / "mine.pt"
+    argv = ["train", "--folder", str(tmp_path / "pics"), "--epochs", "2", "--out", str(out)]
+    assert cli.main(argv) == 0
+    assert cnnviz.load_model("lenet5", out).labels == ("dark", "light")
+    assert torch.load(out, weights_only=True)["meta"]["config"]["dataset"] == "folder"
