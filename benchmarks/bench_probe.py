@@ -18,24 +18,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
 
 import torch
+from timing import median_ms
 from torchvision.models.feature_extraction import create_feature_extractor
 
 import cnnviz
 from cnnviz import figures
-
-
-def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def bench_model(name: str, repeats: int) -> dict[str, object]:

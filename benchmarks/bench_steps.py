@@ -18,7 +18,6 @@ Run: .venv/bin/python benchmarks/bench_steps.py [--repeats N] [--threads T]
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
 
@@ -27,22 +26,12 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import torch
 import torch.nn.functional as F  # noqa: N812
+from timing import median_ms
 
 from cnnviz.figures.animation import conv_animation, conv_gif, frame_positions, pool_animation
 from cnnviz.steps import conv_steps, kernel, pool_steps
 
 SIZES = (5, 28, 64)
-
-
-def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def once_ms(fn: Callable[[], object]) -> float:

@@ -99,6 +99,27 @@ def _dropout(sequential: nn.Sequential, name: str, p: float) -> None:
         sequential.add_module(name, nn.Dropout(p))
 
 
+def _stem(
+    in_channels: int, width: int, activation: str, batch_norm: bool, momentum: float = 0.1
+) -> nn.Sequential:
+    """conv 3x3 (padding 1) -> batch norm -> activation: the first layers of our small nets."""
+    stem = nn.Sequential()
+    stem.add_module("conv", nn.Conv2d(in_channels, width, 3, padding=1, bias=not batch_norm))
+    stem.add_module("bn", _norm(width, batch_norm, momentum))
+    stem.add_module("relu", ACTIVATIONS[activation]())
+    return stem
+
+
+def _pooled_head(channels: int, num_classes: int, dropout: float) -> nn.Sequential:
+    """Global average pool -> flatten -> (dropout) -> linear: ResNet's and MobileNet's head."""
+    head = nn.Sequential()
+    head.add_module("avgpool", nn.AdaptiveAvgPool2d(1))
+    head.add_module("flatten", nn.Flatten())
+    _dropout(head, "drop", dropout)
+    head.add_module("fc", nn.Linear(channels, num_classes))
+    return head
+
+
 class LeNet5(nn.Module):
     """LeNet-5 in the 1998 layout (LeCun et al.), with a modern activation by default.
 
@@ -280,22 +301,14 @@ class SmallResNet(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        stem = nn.Sequential()
-        stem.add_module("conv", nn.Conv2d(in_channels, width, 3, padding=1, bias=not batch_norm))
-        stem.add_module("bn", _norm(width, batch_norm))
-        stem.add_module("relu", ACTIVATIONS[activation]())
         self.features = nn.Sequential()
-        self.features.add_module("stem", stem)
+        self.features.add_module("stem", _stem(in_channels, width, activation, batch_norm))
         channels = width
         for stage, (out, stride) in enumerate(((width, 1), (2 * width, 2), (4 * width, 2)), 1):
             block = BasicBlock(channels, out, stride, activation, batch_norm)
             self.features.add_module(f"stage{stage}", block)
             channels = out
-        self.classifier = nn.Sequential()
-        self.classifier.add_module("avgpool", nn.AdaptiveAvgPool2d(1))
-        self.classifier.add_module("flatten", nn.Flatten())
-        _dropout(self.classifier, "drop", dropout)
-        self.classifier.add_module("fc", nn.Linear(channels, num_classes))
+        self.classifier = _pooled_head(channels, num_classes, dropout)
 
     def forward(self, x):
         return self.classifier(self.features(x))
@@ -372,22 +385,15 @@ class SmallMobileNet(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        stem = nn.Sequential()
-        stem.add_module("conv", nn.Conv2d(in_channels, width, 3, padding=1, bias=not batch_norm))
-        stem.add_module("bn", _norm(width, batch_norm, MOBILE_BN_MOMENTUM))
-        stem.add_module("relu", ACTIVATIONS[activation]())
         self.features = nn.Sequential()
+        stem = _stem(in_channels, width, activation, batch_norm, MOBILE_BN_MOMENTUM)
         self.features.add_module("stem", stem)
         channels = width
         for block, (out, stride) in enumerate(((2 * width, 1), (4 * width, 2), (8 * width, 2)), 1):
             unit = DepthwiseSeparable(channels, out, stride, activation, batch_norm)
             self.features.add_module(f"block{block}", unit)
             channels = out
-        self.classifier = nn.Sequential()
-        self.classifier.add_module("avgpool", nn.AdaptiveAvgPool2d(1))
-        self.classifier.add_module("flatten", nn.Flatten())
-        _dropout(self.classifier, "drop", dropout)
-        self.classifier.add_module("fc", nn.Linear(channels, num_classes))
+        self.classifier = _pooled_head(channels, num_classes, dropout)
 
     def forward(self, x):
         return self.classifier(self.features(x))
