@@ -14,9 +14,10 @@ ENDINGS = {"done": st.success, "stopped": st.warning, "diverged": st.error, "fai
 
 st.title("Training")
 st.caption(
-    "Train a network from scratch and watch it learn: the loss falls, the accuracy rises, and "
-    "the first layer's filters turn from noise into edge and blob detectors. Training goes on "
-    "while you look at other pages."
+    "Train a network and watch it learn: the loss falls, the accuracy rises, and the first "
+    "layer's filters turn from noise into edge and blob detectors. Our small nets learn from "
+    "scratch; the big ImageNet ones by transfer learning. Training goes on while you look at "
+    "other pages."
 )
 job = ui.training_job()
 running = job.snapshot().running

@@ -24,13 +24,13 @@ OURS = {
 """Our nets, trained from scratch on the Training page."""
 ACTIVATION_NOTES = {
     "relu": "ReLU: max(0, x)",
-    "leaky_relu": "leaky ReLU: x, or 0.1 x below 0",
-    "elu": "ELU: x, or e^x - 1 below 0",
-    "gelu": "GELU: x times the chance a normal variable is below x",
-    "silu": "SiLU (swish): x * sigmoid(x)",
-    "relu6": "ReLU6: ReLU capped at 6 (MobileNet)",
-    "tanh": "tanh: squashes to -1..1 (LeNet-5, 1998)",
-    "sigmoid": "sigmoid: squashes to 0..1 (slow to train in deep nets)",
+    "leaky_relu": "leaky ReLU: 0.1x below 0",
+    "elu": "ELU: e^x - 1 below 0",
+    "gelu": "GELU: a smooth ReLU",
+    "silu": "SiLU: x · sigmoid(x)",
+    "relu6": "ReLU6: ReLU up to 6",
+    "tanh": "tanh: -1..1 (1998)",
+    "sigmoid": "sigmoid: 0..1 (slow)",
 }
 
 
@@ -65,16 +65,20 @@ def network_options(arch: str, disabled: bool) -> dict[str, object]:
             )
         a, b, c = st.columns(3)
         own = not transfer
+        # Plain strings as options: a ``None`` option reads as "nothing chosen" after a rerun.
         activation = a.selectbox(
-            "Activation", [None, *ACTIVATIONS], key="train.activation",
+            "Activation", ["default", *ACTIVATIONS], key="train.activation",
             disabled=disabled or not own,
-            format_func=lambda k: "as designed" if k is None else ACTIVATION_NOTES[k],
-            help="The function after every convolution and hidden layer.",
+            format_func=lambda k: "as designed" if k == "default" else ACTIVATION_NOTES[k],
+            help="The function after every convolution and hidden layer. ReLU keeps positive "
+            "values and zeroes the rest; leaky ReLU and ELU let a little through below 0; GELU "
+            "and SiLU (swish) are smooth ReLUs used by transformers and EfficientNet; tanh and "
+            "sigmoid squash everything and make deep nets learn slowly.",
         )  # fmt: skip
         norm = b.selectbox(
-            "Batch norm", [None, True, False], key="train.batch_norm",
+            "Batch norm", ["default", "on", "off"], key="train.batch_norm",
             disabled=disabled or not own,
-            format_func=lambda k: {None: "as designed", True: "on", False: "off"}[k],
+            format_func=lambda k: "as designed" if k == "default" else k,
             help="Normalizes each channel over the batch after a convolution: usually trains "
             "faster and tolerates larger learning rates. LeNet-5 and TinyVGG have none; the "
             "small ResNet and MobileNet have it.",
@@ -91,8 +95,8 @@ def network_options(arch: str, disabled: bool) -> dict[str, object]:
         )  # fmt: skip
     return {
         "transfer": transfer,
-        "activation": activation if own else None,
-        "batch_norm": norm if own else None,
+        "activation": activation if own and activation != "default" else None,
+        "batch_norm": {"on": True, "off": False}.get(norm) if own else None,
         "dropout": float(dropout) if own else 0.0,
         "augment": tuple(augment),
     }

@@ -52,7 +52,7 @@ def test_the_page_shows_its_settings(open_page, text):
         "Small MobileNet (32 x 32 grey)",
     ]
     assert "ResNet-18 (transfer learning, 224 px)" in options
-    assert at.selectbox(key="train.activation").value is None  # "as designed"
+    assert at.selectbox(key="train.activation").value == "default"  # "as designed"
     assert not at.toggle(key="train.transfer").value
     assert at.multiselect(key="train.augment").value == []
     assert at.selectbox(key="train.dataset").value == "digits"
@@ -187,13 +187,15 @@ def test_data_preview_offline_says_how_to_get_the_data(open_page, text, monkeypa
 def test_a_variant_with_augmentation_trains_and_feeds_the_other_pages(open_page, text):
     at = open_page("training")
     at.selectbox(key="train.activation").set_value("gelu")
-    at.selectbox(key="train.batch_norm").set_value(True)
+    at.selectbox(key="train.batch_norm").set_value("on")
     at.slider(key="train.dropout").set_value(0.2)
-    at.multiselect(key="train.augment").set_value(["rotate", "crop"])
+    at.multiselect(key="train.augment").set_value(["rotate", "crop"]).run()  # as a browser would
     at = train(at)
 
     assert not at.exception
     assert text(at.success)[0].startswith("Trained 1 epochs:")
+    assert at.selectbox(key="train.activation").value == "gelu"  # the settings stay as chosen
+    assert at.selectbox(key="train.batch_norm").value == "on"
     at.button(key="train.use").click().run()
     at.switch_page("app_pages/feature_maps.py").run()
     assert not at.exception
