@@ -284,3 +284,9 @@ def pool_step_view(layer: cnnviz.Layer, channel: int, page: str = "pool") -> Non
         st.plotly_chart(
             animation.pool_animation(result), key=f"{page}.steps", config={"displayModeBar": False}
         )
+        st.download_button(
+            "Download the animation (GIF)", lambda: animation.pool_gif(result),
+            file_name=f"{kind}_pooling.gif", mime="image/gif", key=f"{page}.gif",
+            on_click="ignore", icon=":material/download:",
+            help="The same steps as an animated GIF that loops, for slides.",
+        )  # fmt: skip

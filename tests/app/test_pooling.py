@@ -127,6 +127,8 @@ def test_step_view_max_pooling_of_lenet5_s2(open_page, text, charts, array):
     np.testing.assert_allclose(z_out, windows(z_in, 2).max(axis=2), rtol=1e-4)
     assert _equation(figure, 0).startswith("y[0, 0] = max(")
     assert figure["layout"]["title"]["text"].startswith("Max pooling 2 x 2, stride 2")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download the animation (GIF)" in labels
 
 
 def test_step_view_average_and_global(open_page, charts):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 
 import numpy as np
@@ -26,6 +27,7 @@ from cnnviz.figures.animation import (
     number,
     pool_animation,
     pool_equation,
+    pool_gif,
 )
 from cnnviz.steps import WORKED_EXAMPLE, conv_steps, kernel, pool_steps
 
@@ -199,6 +201,22 @@ def test_gif_has_a_frame_per_step_and_loops() -> None:
     first = np.asarray(image.convert("RGB"))
     image.seek(24)
     assert not np.array_equal(first, np.asarray(image.convert("RGB")))  # the window moved
+
+
+def test_pool_gif_steps_through_the_windows_and_marks_the_kept_cell() -> None:
+    x = np.arange(16, dtype=float).reshape(4, 4)
+    image = Image.open(io.BytesIO(pool_gif(pool_steps(x, "max", 2, 2))))
+    assert image.format == "GIF"
+    assert image.n_frames == 4  # one frame per output cell of the 2 x 2 output
+    assert image.info["loop"] == 0
+    frames = []
+    for k in range(image.n_frames):
+        image.seek(k)
+        frames.append(np.asarray(image.convert("RGB")).astype(int))
+    # Each frame differs from the last: the window moves and one more output cell fills in.
+    assert all(np.abs(a - b).sum() > 0 for a, b in itertools.pairwise(frames))
+    glob = Image.open(io.BytesIO(pool_gif(pool_steps(x, "avg", None))))
+    assert glob.n_frames == 1
 
 
 def test_numbers_are_written_as_a_student_writes_them() -> None:

@@ -17,7 +17,7 @@ from cnnviz.figures.animation.frames import (
     frame_positions,
     number,
 )
-from cnnviz.figures.animation.pictures import conv_gif, map_image
+from cnnviz.figures.animation.pictures import conv_gif, map_image, pool_gif
 from cnnviz.figures.animation.pool import pool_animation, pool_equation
 
 __all__ = [
@@ -34,4 +34,5 @@ __all__ = [
     "number",
     "pool_animation",
     "pool_equation",
+    "pool_gif",
 ]

@@ -9,10 +9,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from cnnviz.figures.animation.conv import conv_equation
 from cnnviz.figures.animation.frames import CELL, WINDOW, frame_positions, number
+from cnnviz.figures.animation.pool import pool_equation
 from cnnviz.figures.montage import _lut, to_uint8
-from cnnviz.steps import ConvSteps
+from cnnviz.steps import ConvSteps, PoolSteps
 
-__all__ = ["conv_gif", "map_image"]
+__all__ = ["conv_gif", "map_image", "pool_gif"]
 
 
 def _fill(values: np.ndarray, diverging: bool, span: float | None = None) -> np.ndarray:
@@ -105,11 +106,7 @@ def conv_gif(
     span = steps.span * cell
     for i, j in positions:
         frame = base.copy()
-        shown = finished.copy()
-        ImageDraw.Draw(shown).rectangle((0, (i + 1) * cell, cols * cell, rows * cell), fill="white")
-        ImageDraw.Draw(shown).rectangle(((j + 1) * cell, i * cell, cols * cell, (i + 1) * cell - 1),
-                                        fill="white")  # fmt: skip
-        frame.paste(shown, (x_out, top))
+        frame.paste(_reveal(finished, i, j, cell), (x_out, top))
         d = ImageDraw.Draw(frame)
         r0, c0 = steps.window_origin(i, j)
         d.rectangle((x_in + c0 * cell - 2, top + r0 * cell - 2, x_in + c0 * cell + span,
@@ -121,6 +118,11 @@ def conv_gif(
         d.text((gap, height - bottom + 20), line,
                fill=(40, 40, 40), font=small)  # fmt: skip
         frames.append(frame)
+    return _save_gif(frames, frame_ms)
+
+
+def _save_gif(frames: list[Image.Image], frame_ms: int) -> bytes:
+    """Frames -> looping GIF bytes, all frames on the last frame's palette."""
     # One palette for all frames: an adaptive palette per frame cost ~130 ms each (measured).
     palette = frames[-1].quantize(colors=96, method=Image.Quantize.FASTOCTREE)
     frames = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
@@ -128,6 +130,72 @@ def conv_gif(
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
                    duration=frame_ms, loop=0)  # fmt: skip
     return buffer.getvalue()
+
+
+def _reveal(finished: Image.Image, i: int, j: int, cell: int) -> Image.Image:
+    """The output picture with the cells after (i, j), in reading order, still blank."""
+    shown = finished.copy()
+    d = ImageDraw.Draw(shown)
+    d.rectangle((0, (i + 1) * cell, shown.width, shown.height), fill="white")
+    d.rectangle(((j + 1) * cell, i * cell, shown.width, (i + 1) * cell - 1), fill="white")
+    return shown
+
+
+def pool_gif(
+    steps: PoolSteps, channel: int = 0, max_frames: int = 120, frame_ms: int = 700
+) -> bytes:
+    """The pooling animation as an animated GIF, for slides (input, kept cell, output).
+
+    Each frame frames the window on the input, outlines the kept cell (max pooling), fills in
+    the output cell and writes the step out (``y[0, 1] = max(7, 2, 4, 5) = 7``).
+
+    Args:
+        steps: From :func:`cnnviz.steps.pool_steps`.
+        channel: The map animated.
+        max_frames: At most this many frames (every ``r``-th row and column beyond).
+        frame_ms: Milliseconds per frame.
+
+    Returns:
+        GIF bytes that loop forever.
+    """
+    padded, output = steps.padded[channel], steps.output[channel]
+    hp, wp = padded.shape
+    rows, cols = output.shape
+    cell = int(min(64, max(4, 480 // max(hp, wp))))
+    gap, top, bottom = 40, 40, 60
+    width = max(gap + wp * cell + gap + cols * cell + gap, 560)
+    height = top + hp * cell + bottom
+    base = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(base)
+    title, small = ImageFont.load_default(size=20), ImageFont.load_default(size=18)
+    x_in, x_out = gap, gap + wp * cell + gap
+    _draw_grid(draw, padded, (x_in, top), cell, diverging=False, pad=steps.is_padding)
+    kind = "max" if steps.kind == "max" else "average"
+    for x, label in ((x_in, "input"), (x_out, f"{kind} pooling output")):
+        draw.text((x, 10), label, fill=(60, 60, 60), font=title)
+    finished = Image.new("RGB", (cols * cell, rows * cell), (255, 255, 255))
+    _draw_grid(ImageDraw.Draw(finished), output, (0, 0), cell, diverging=False)
+    kh, kw = steps.size
+    positions, _ = frame_positions(rows, cols, max_frames)
+    frames = []
+    for i, j in positions:
+        frame = base.copy()
+        frame.paste(_reveal(finished, i, j, cell), (x_out, top))
+        d = ImageDraw.Draw(frame)
+        r0, c0 = steps.window_origin(i, j)
+        d.rectangle((x_in + c0 * cell - 2, top + r0 * cell - 2, x_in + (c0 + kw) * cell,
+                     top + (r0 + kh) * cell), outline=WINDOW, width=4)  # fmt: skip
+        chosen = steps.step(i, j, channel).chosen
+        if chosen is not None:
+            r, c = r0 + chosen[0], c0 + chosen[1]
+            d.ellipse((x_in + c * cell + 3, top + r * cell + 3, x_in + (c + 1) * cell - 5,
+                       top + (r + 1) * cell - 5), outline=CELL, width=3)  # fmt: skip
+        d.rectangle((x_out + j * cell - 2, top + i * cell - 2, x_out + (j + 1) * cell,
+                     top + (i + 1) * cell), outline=CELL, width=4)  # fmt: skip
+        line = pool_equation(steps, i, j, channel).replace("<b>", "").replace("</b>", "")
+        d.text((gap, height - bottom + 20), line.replace("−", "-"), fill=(40, 40, 40), font=small)
+        frames.append(frame)
+    return _save_gif(frames, frame_ms)
 
 
 def map_image(values: np.ndarray, colormap: str = "RdBu", longest: int = 320) -> Image.Image:
