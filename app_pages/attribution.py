@@ -12,15 +12,10 @@ model, probe = ui.page_start(
     "following the class score back to the pixels (or to a layer's maps). They are hints, not "
     "proof: the sanity check at the bottom shows which methods really depend on what the "
     "network learned.",
+    untrained="The maps of this untrained network are meaningless too: they show what random "
+    "filters react to, not why it chose a class.",
 )
 sel = av.selection()
-if not model.trained:
-    st.warning(
-        "These weights are random, so the maps of this untrained network are meaningless: they "
-        "show what random filters react to, not why it chose a class. Pick pretrained weights "
-        "or a trained model for real explanations.",
-        icon=":material/warning:",
-    )
 
 with ui.error_boundary("the attribution map"):
     left, right = st.columns([2, 3])

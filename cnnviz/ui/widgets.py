@@ -96,15 +96,16 @@ def _drawing_canvas() -> None:
     )
 
 
-def model_banner(model: cnnviz.Model, selection: Selection) -> None:
-    """Say plainly which weights and image the page is showing."""
+def model_banner(model: cnnviz.Model, selection: Selection, untrained: str = "") -> None:
+    """Say plainly which weights and image the page is showing (``untrained``: more to say
+    when the weights are random, in the same warning)."""
     spec = model.spec
     line = f"**{spec.label}** ({spec.year}) — {spec.summary} · image: **{selection.image_label}**"
     st.markdown(line)
     if model.trained:
         st.caption(f":material/verified: {model.weights_source}")
     else:
-        st.warning(model.weights_source, icon=":material/casino:")
+        st.warning(f"{model.weights_source} {untrained}".strip(), icon=":material/casino:")
     for note in selection.notes:
         st.info(note, icon=":material/info:")
 
@@ -198,10 +199,11 @@ def sample_gallery() -> None:
                 )  # fmt: skip
 
 
-def page_start(title: str, intro: str) -> tuple[cnnviz.Model, cnnviz.Probe]:
+def page_start(title: str, intro: str, untrained: str = "") -> tuple[cnnviz.Model, cnnviz.Probe]:
     """Title, intro, the sidebar's model run on the sidebar's image, and the banner.
 
-    Stops the page (after showing why) when the image or the model cannot be had.
+    Stops the page (after showing why) when the image or the model cannot be had. ``untrained``
+    is what this page adds to the banner's warning when the weights are random.
 
     Returns:
         The model and its probe of the current image.
@@ -214,7 +216,7 @@ def page_start(title: str, intro: str) -> tuple[cnnviz.Model, cnnviz.Probe]:
     loaded = None
     with error_boundary("the model"):
         model = current_model(selection)
-        model_banner(model, selection)
+        model_banner(model, selection, untrained)
         loaded = (model, cached_probe(model, selection))
     if loaded is None:
         st.stop()
