@@ -16,8 +16,14 @@ from cnnviz.steps import ConvSteps, PoolSteps
 __all__ = ["conv_gif", "map_image", "pool_gif"]
 
 
-def _fill(values: np.ndarray, diverging: bool, span: float | None = None) -> np.ndarray:
-    """RGB colours (..., 3) for cells: light blue ramp, or light blue-white-red around 0."""
+def _fill(
+    values: np.ndarray,
+    diverging: bool,
+    span: float | None = None,
+    limits: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """RGB colours (..., 3) for cells: light blue ramp (over ``limits``, default the values'
+    own range), or light blue-white-red around 0."""
     v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     if diverging:
         s = span or float(np.abs(v).max()) or 1.0
@@ -28,8 +34,8 @@ def _fill(values: np.ndarray, diverging: bool, span: float | None = None) -> np.
             np.array([232, 133, 122]),
         )
         return np.where(t < 0, white + (blue - white) * -t, white + (red - white) * t)
-    lo, hi = float(v.min()), float(v.max())
-    t = ((v - lo) / (hi - lo if hi > lo else 1.0))[..., None]
+    lo, hi = limits if limits is not None else (float(v.min()), float(v.max()))
+    t = np.clip((v - lo) / (hi - lo if hi > lo else 1.0), 0, 1)[..., None]
     return np.array([247, 251, 255]) + (np.array([127, 178, 224]) - np.array([247, 251, 255])) * t
 
 
@@ -41,8 +47,9 @@ def _draw_grid(
     *,
     diverging: bool,
     pad: np.ndarray | None = None,
+    limits: tuple[float, float] | None = None,
 ) -> None:
-    colours = _fill(values, diverging).astype(int)
+    colours = _fill(values, diverging, limits=limits).astype(int)
     font = ImageFont.load_default(size=max(10, int(cell * 0.42)))
     x0, y0 = at
     for (r, c), value in np.ndenumerate(values):
@@ -169,12 +176,16 @@ def pool_gif(
     draw = ImageDraw.Draw(base)
     title, small = ImageFont.load_default(size=20), ImageFont.load_default(size=18)
     x_in, x_out = gap, gap + wp * cell + gap
-    _draw_grid(draw, padded, (x_in, top), cell, diverging=False, pad=steps.is_padding)
+    real = padded[~steps.is_padding]
+    limits = (float(real.min()), float(real.max())) if real.size else None  # one scale for both
+    _draw_grid(
+        draw, padded, (x_in, top), cell, diverging=False, pad=steps.is_padding, limits=limits
+    )
     kind = "max" if steps.kind == "max" else "average"
     for x, label in ((x_in, "input"), (x_out, f"{kind} pooling output")):
         draw.text((x, 10), label, fill=(60, 60, 60), font=title)
     finished = Image.new("RGB", (cols * cell, rows * cell), (255, 255, 255))
-    _draw_grid(ImageDraw.Draw(finished), output, (0, 0), cell, diverging=False)
+    _draw_grid(ImageDraw.Draw(finished), output, (0, 0), cell, diverging=False, limits=limits)
     kh, kw = steps.size
     positions, _ = frame_positions(rows, cols, max_frames)
     frames = []
