@@ -184,5 +184,8 @@ def test_busy_server_says_so_and_a_closed_tab_frees_its_run(app: App) -> None:
             break
         app.page.wait_for_timeout(1_000)
     expect(progress).to_be_visible()
+    # Stop it (test_training_runs_live_and_stops checks the Stop message itself): the run ends
+    # and Train is offered again.
     main(app.page).get_by_role("button", name="Stop").click()
-    expect(main(app.page)).to_contain_text("Stopped by you", timeout=TIMEOUT_MS)
+    expect(progress).to_contain_text("stopped", timeout=TIMEOUT_MS)
+    expect(main(app.page).get_by_role("button", name="Train")).to_be_enabled()
