@@ -14,7 +14,6 @@ import torch
 import torchvision
 from PIL import Image
 
-import cnnviz.models as models
 from cnnviz.errors import ModelError
 from cnnviz.images import load_sample
 from cnnviz.models import (
@@ -24,6 +23,7 @@ from cnnviz.models import (
     MODELS,
     TINYVGG_LABELS,
     Model,
+    download,
     download_weights,
     load_model,
     model_names,
@@ -235,8 +235,8 @@ def test_auto_without_a_cache_falls_back_to_random(torch_home: Path) -> None:
     assert not torch_home.exists() or not any(torch_home.iterdir())
 
 
-def test_our_nets_without_bundled_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "_asset", lambda spec: None)
+def test_our_nets_without_bundled_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(download, "ASSETS_DIR", tmp_path)
     assert not pretrained_available("lenet5")
     with pytest.raises(ModelError, match="No trained weights for LeNet-5"):
         load_model("lenet5", "pretrained")
@@ -262,9 +262,8 @@ def test_bundled_weights_load_as_pretrained(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = seeded_state(LeNet5, 5)
-    asset = tmp_path / "lenet5_digits.pt"
-    torch.save(state, asset)
-    monkeypatch.setattr(models, "_asset", lambda spec: asset if spec.name == "lenet5" else None)
+    torch.save(state, tmp_path / "lenet5_digits.pt")
+    monkeypatch.setattr(download, "ASSETS_DIR", tmp_path)
     assert pretrained_available("lenet5")
     for weights in ("pretrained", "auto"):
         model = load_model("lenet5", weights)

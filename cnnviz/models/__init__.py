@@ -1,0 +1,53 @@
+"""The model registry: name -> :class:`ModelSpec`, and :func:`load_model` -> :class:`Model`.
+
+A :class:`Model` carries everything a page needs to use a network honestly: the module (in eval
+mode), how to turn an image into its input (size, channels, normalization), its class labels, and
+a sentence that says where its weights came from.
+
+Weights (the ``weights`` argument of :func:`load_model`):
+
+* ``"pretrained"``: torchvision's ImageNet weights from the local torch hub cache, downloaded with
+  progress when they are missing and the network allows; otherwise a :class:`ModelError` that says
+  how to get them. For our small nets, the weights bundled in ``cnnviz/assets``.
+* ``"random"``: untrained (seeded, so the same every time).
+* a path or the bytes of a checkpoint (a state dict, loaded with ``weights_only=True``).
+* ``"auto"`` (default): pretrained when already on this computer (never downloads), else random.
+
+The modules: :mod:`~cnnviz.models.registry` (specs, labels, builders), :mod:`~cnnviz.models.model`
+(the :class:`Model`), :mod:`~cnnviz.models.download` (weights files and downloads),
+:mod:`~cnnviz.models.checkpoints` (reading state dicts) and :mod:`~cnnviz.models.loading`.
+"""
+
+from cnnviz.models.download import (
+    ProgressCallback,
+    download_weights,
+    pretrained_available,
+)
+from cnnviz.models.loading import load_model
+from cnnviz.models.model import Model
+from cnnviz.models.registry import (
+    DIGIT_LABELS,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    MODELS,
+    TINYVGG_LABELS,
+    ModelSpec,
+    build_module,
+    model_names,
+)
+
+__all__ = [
+    "DIGIT_LABELS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "MODELS",
+    "TINYVGG_LABELS",
+    "Model",
+    "ModelSpec",
+    "ProgressCallback",
+    "build_module",
+    "download_weights",
+    "load_model",
+    "model_names",
+    "pretrained_available",
+]

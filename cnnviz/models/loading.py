@@ -1,0 +1,99 @@
+""":func:`load_model`: a registry architecture with pretrained, random or checkpoint weights."""
+
+from __future__ import annotations
+
+import os
+
+import torchvision
+
+from cnnviz.errors import ModelError
+from cnnviz.models.checkpoints import load_checkpoint, read_checkpoint
+from cnnviz.models.download import (
+    ProgressCallback,
+    bundled_file,
+    download_weights,
+    hub_file,
+    pretrained_available,
+)
+from cnnviz.models.model import Model
+from cnnviz.models.registry import ModelSpec, build, default_labels, spec_of, tv_weights
+
+
+def _load_pretrained(spec: ModelSpec, progress: ProgressCallback | None) -> Model:
+    if not spec.is_torchvision:
+        asset = bundled_file(spec)
+        if asset is None:
+            raise ModelError(
+                f"No trained weights for {spec.label} ship with this version of cnnviz. "
+                "Choose random weights, or train it on the Training page."
+            )
+        model = load_checkpoint(spec, asset)
+        _, meta = read_checkpoint(asset)
+        history = meta.get("history") or [{}]
+        accuracy = history[-1].get("val_accuracy")
+        dataset = meta.get("config", {}).get("dataset", "its data set")
+        score = f", {accuracy:.1%} validation accuracy" if isinstance(accuracy, float) else ""
+        return Model(
+            model.module, spec, model.labels, "pretrained",
+            f"Trained on {dataset} by cnnviz{score} (bundled: {asset.name}).",
+            f"{spec.name}:bundled",
+        )  # fmt: skip
+    download_weights(spec.name, progress)
+    weights = tv_weights(spec)
+    try:
+        module = torchvision.models.get_model(spec.torchvision_name, weights=weights)
+    except Exception as error:  # a truncated or foreign file in the cache
+        raise ModelError(
+            f"The cached weights file {hub_file(spec)} for {spec.label} is damaged. Delete it "
+            "and download it again."
+        ) from error
+    return Model(
+        module.eval(), spec, default_labels(spec), "pretrained",
+        f"Pretrained on ImageNet ({weights.name}, torchvision).", f"{spec.name}:{weights.name}",
+    )  # fmt: skip
+
+
+def _load_random(spec: ModelSpec, reason: str = "") -> Model:
+    sentence = "Random, untrained weights: the predictions mean nothing."
+    return Model(
+        build(spec).eval(), spec, default_labels(spec), "random",
+        f"{sentence} {reason}".strip(), f"{spec.name}:random",
+    )  # fmt: skip
+
+
+def load_model(
+    name: str,
+    weights: str | os.PathLike[str] | bytes = "auto",
+    progress: ProgressCallback | None = None,
+) -> Model:
+    """Build a registry model with the chosen weights, in eval mode.
+
+    Args:
+        name: A registry name (see :func:`model_names`).
+        weights: ``"auto"``, ``"pretrained"``, ``"random"``, a checkpoint path, or its bytes.
+        progress: Download progress callback for ``"pretrained"`` (see :data:`ProgressCallback`).
+
+    Returns:
+        The :class:`Model`.
+
+    Raises:
+        ModelError: Unknown name, weights unavailable, or a checkpoint that is unsafe, corrupt or
+            made for another architecture.
+    """
+    spec = spec_of(name)
+    if isinstance(weights, bytes) or (
+        isinstance(weights, os.PathLike | str) and weights not in ("auto", "pretrained", "random")
+    ):
+        return load_checkpoint(spec, weights)
+    if weights == "random":
+        return _load_random(spec)
+    if weights == "pretrained":
+        return _load_pretrained(spec, progress)
+    if pretrained_available(name):
+        return _load_pretrained(spec, progress)
+    hint = (
+        "Pretrained weights are not on this computer: choose 'pretrained' to download them."
+        if spec.is_torchvision
+        else ""
+    )
+    return _load_random(spec, hint)
