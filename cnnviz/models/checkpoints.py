@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -46,6 +47,25 @@ def read_checkpoint(source: str | os.PathLike[str] | bytes) -> tuple[dict, dict]
     return data, meta
 
 
+def first_nonfinite(state: Mapping[str, torch.Tensor]) -> tuple[str, str] | None:
+    """The first floating tensor of ``state`` that holds NaN or infinity, if any.
+
+    A training run that diverged saves such weights; they would turn every prediction into NaN
+    ("It sees 8 (nan%)"). Integer buffers (``num_batches_tracked``) cannot hold either.
+
+    Returns:
+        ``(name, what)`` with ``what`` ready for a sentence (``"NaN (not a number)"`` or
+        ``"infinite values"``), or ``None`` when every value is finite.
+    """
+    for name, tensor in state.items():
+        if not (tensor.is_floating_point() or tensor.is_complex()):
+            continue
+        if not bool(torch.isfinite(tensor).all()):
+            what = "NaN (not a number)" if bool(torch.isnan(tensor).any()) else "infinite values"
+            return name, what
+    return None
+
+
 def _checkpoint_classes(spec: ModelSpec, state: dict, meta: dict) -> tuple[int, tuple[str, ...]]:
     default = default_labels(spec)
     labels = meta.get("classes")
@@ -76,9 +96,18 @@ def load_checkpoint(spec: ModelSpec, source: str | os.PathLike[str] | bytes) -> 
     """A :class:`Model` of ``spec`` with the weights of a checkpoint file or its bytes.
 
     Raises:
-        ModelError: The file is unsafe, corrupt, or made for another architecture.
+        ModelError: The file is unsafe, corrupt, holds NaN or infinite weights, or was made for
+            another architecture.
     """
     state, meta = read_checkpoint(source)
+    broken = first_nonfinite(state)
+    if broken is not None:
+        name, what = broken
+        raise ModelError(
+            f"This checkpoint's weights contain {what} in '{name}': it was saved from a "
+            "training run that diverged; train again with a lower learning rate, or choose other "
+            "weights."
+        )
     num_classes, labels = _checkpoint_classes(spec, state, meta)
     module = build(spec, num_classes=num_classes, variant=_checkpoint_variant(meta))
     try:

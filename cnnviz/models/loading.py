@@ -7,7 +7,7 @@ import os
 import torchvision
 
 from cnnviz.errors import ModelError
-from cnnviz.models.checkpoints import load_checkpoint, read_checkpoint
+from cnnviz.models.checkpoints import first_nonfinite, load_checkpoint, read_checkpoint
 from cnnviz.models.download import (
     ProgressCallback,
     bundled_file,
@@ -47,6 +47,12 @@ def _load_pretrained(spec: ModelSpec, progress: ProgressCallback | None) -> Mode
             f"The cached weights file {hub_file(spec)} for {spec.label} is damaged. Delete it "
             "and download it again."
         ) from error
+    broken = first_nonfinite(module.state_dict())
+    if broken is not None:
+        raise ModelError(
+            f"The cached weights file {hub_file(spec)} for {spec.label} is damaged: it holds "
+            f"{broken[1]} in '{broken[0]}'. Delete it and download it again."
+        )
     return Model(
         module.eval(), spec, default_labels(spec), "pretrained",
         f"Pretrained on ImageNet ({weights.name}, torchvision).", f"{spec.name}:{weights.name}",
@@ -77,8 +83,8 @@ def load_model(
         The :class:`Model`.
 
     Raises:
-        ModelError: Unknown name, weights unavailable, or a checkpoint that is unsafe, corrupt or
-            made for another architecture.
+        ModelError: Unknown name, weights unavailable, weights holding NaN or infinity, or a
+            checkpoint that is unsafe, corrupt or made for another architecture.
     """
     spec = spec_of(name)
     if isinstance(weights, bytes) or (

@@ -23,6 +23,7 @@ from cnnviz.models import (
     MODELS,
     TINYVGG_LABELS,
     Model,
+    build_module,
     download,
     download_weights,
     load_model,
@@ -502,3 +503,51 @@ def test_bfloat16_checkpoint_loads() -> None:
     torch.testing.assert_close(
         model.module.features.c1.weight, state["features.c1.weight"].float(), rtol=0, atol=0
     )
+
+
+# --- broken weights (NaN, infinity) ---------------------------------------------------------
+
+
+def test_checkpoint_with_nan_in_a_weight_is_refused() -> None:
+    state = seeded_state(LeNet5, 1)
+    state["features.c1.weight"][0, 0, 2, 2] = float("nan")
+    with pytest.raises(ModelError) as info:
+        load_model("lenet5", to_bytes(state))
+    assert str(info.value) == (
+        "This checkpoint's weights contain NaN (not a number) in 'features.c1.weight': it was "
+        "saved from a training run that diverged; train again with a lower learning rate, or "
+        "choose other weights."
+    )
+
+
+def test_checkpoint_with_inf_in_a_batch_norm_running_var_is_refused() -> None:
+    state = seeded_state(lambda: build_module("resnet_small"), 1)
+    key = next(k for k in state if k.endswith("running_var"))
+    assert state[key.replace("running_var", "num_batches_tracked")].dtype == torch.int64
+    state[key][-1] = float("inf")
+    with pytest.raises(ModelError, match=rf"contain infinite values in '{key}': it was saved"):
+        load_model("resnet_small", to_bytes({"state_dict": state, "meta": {}}))
+    state[key][-1] = 1.0  # finite again, integer buffers included: it loads
+    assert load_model("resnet_small", to_bytes(state)).weights == "checkpoint"
+
+
+def test_bundled_weights_with_nan_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = seeded_state(LeNet5, 5)
+    state["classifier.c5.bias"][3] = float("nan")
+    torch.save(state, tmp_path / "lenet5_digits.pt")
+    monkeypatch.setattr(download, "ASSETS_DIR", tmp_path)
+    with pytest.raises(ModelError, match=r"NaN \(not a number\) in 'classifier\.c5\.bias'"):
+        load_model("lenet5", "pretrained")
+
+
+def test_cached_pretrained_weights_with_nan_are_refused(torch_home: Path) -> None:
+    state = seeded_state(lambda: torchvision.models.resnet18(weights=None), 3)
+    state["fc.weight"][0, 0] = float("nan")
+    torch_home.mkdir(parents=True)
+    torch.save(state, torch_home / "resnet18-f37072fd.pth")
+    with pytest.raises(
+        ModelError, match=r"is damaged: it holds NaN \(not a number\) in 'fc\.weight'"
+    ):
+        load_model("resnet18", "pretrained")
