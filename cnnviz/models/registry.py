@@ -9,17 +9,13 @@ import torch
 import torchvision
 from torch import nn
 
+from cnnviz.data import SHAPES
 from cnnviz.errors import ModelError
 from cnnviz.nets import LeNet5, SmallMobileNet, SmallResNet, TinyVGG, Variant
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DIGIT_LABELS = tuple(str(d) for d in range(10))
-# The ten Tiny ImageNet classes of the CNN Explainer's TinyVGG.
-TINYVGG_LABELS = (
-    "lifeboat", "ladybug", "pizza", "bell pepper", "school bus",
-    "koala", "espresso", "red panda", "orange", "sports car",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +70,8 @@ MODELS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             "tinyvgg", "TinyVGG", 2020,
-            "The small VGG-style network of the CNN Explainer: 3x3 convolutions, two blocks.",
+            "The small VGG-style network of the CNN Explainer (3x3 convolutions, two blocks), "
+            "trained by cnnviz on its procedural shapes.",
             input_size=64, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), resize=None,
             asset="tinyvgg.pt",
         ),
@@ -129,8 +126,8 @@ def default_labels(spec: ModelSpec) -> tuple[str, ...]:
     """The class names of an architecture as published (or as cnnviz trains it)."""
     if spec.name in ("lenet5", "resnet_small", "mobilenet_small"):
         return DIGIT_LABELS
-    if spec.name == "tinyvgg":
-        return TINYVGG_LABELS
+    if spec.name == "tinyvgg":  # trained on the procedural shapes (cnnviz.data)
+        return SHAPES
     return tuple(tv_weights(spec).meta["categories"])
 
 
@@ -166,7 +163,7 @@ def build(
         if spec.name == "lenet5":
             return LeNet5(num_classes=num_classes or 10, **changes)
         if spec.name == "tinyvgg":
-            return TinyVGG(num_classes=num_classes or 10, **changes)
+            return TinyVGG(num_classes=num_classes or len(SHAPES), **changes)
         if spec.name == "resnet_small":
             return SmallResNet(num_classes=num_classes or 10, in_channels=spec.channels, **changes)
         if spec.name == "mobilenet_small":

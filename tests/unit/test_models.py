@@ -14,6 +14,7 @@ import torch
 import torchvision
 from PIL import Image
 
+from cnnviz.data import SHAPES
 from cnnviz.errors import ModelError
 from cnnviz.images import load_sample
 from cnnviz.models import (
@@ -21,7 +22,6 @@ from cnnviz.models import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     MODELS,
-    TINYVGG_LABELS,
     Model,
     build_module,
     download,
@@ -87,7 +87,7 @@ def test_every_model_builds_random_in_eval_mode_and_classifies(
     assert model.key == f"{name}:random"
     assert model.input_size == (spec.channels, spec.input_size, spec.input_size)
     assert all(not m.training for m in model.module.modules())
-    expected_labels = 1000 if MODELS[name].is_torchvision else 10
+    expected_labels = 1000 if spec.is_torchvision else 6 if name == "tinyvgg" else 10
     assert len(model.labels) == expected_labels
     out = forward(model, torch.zeros(1, *model.input_size))
     assert out.shape == (1, len(model.labels))
@@ -96,7 +96,9 @@ def test_every_model_builds_random_in_eval_mode_and_classifies(
 
 def test_labels_of_our_nets_and_of_imagenet(random_model: Callable[[str], Model]) -> None:
     assert random_model("lenet5").labels == DIGIT_LABELS == tuple("0123456789")
-    assert random_model("tinyvgg").labels == TINYVGG_LABELS
+    assert random_model("tinyvgg").labels == SHAPES
+    assert SHAPES == ("circle", "square", "triangle", "cross", "stripes", "ring")
+    assert "shapes" in MODELS["tinyvgg"].summary
     labels = random_model("resnet18").labels
     assert labels[0] == "tench"
     assert labels[-1] == "toilet tissue"
