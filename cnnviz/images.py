@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +21,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from cnnviz import limits
 from cnnviz.errors import InputError
 
 __all__ = [
@@ -89,7 +91,7 @@ SAMPLES: tuple[Sample, ...] = (
 def load_image(
     source: bytes | str | os.PathLike[str],
     *,
-    max_bytes: int = 20 * 2**20,
+    max_bytes: int = limits.IMAGE.max_bytes,
     max_pixels: int = 40_000_000,
 ) -> Image.Image:
     """Decode an image file into a validated, fully loaded RGB or L image.
@@ -139,7 +141,7 @@ def load_image(
         except UnidentifiedImageError as error:
             webp = data.startswith(b"RIFF") and data[8:12] == b"WEBP"
             damaged = webp or data.startswith(_SIGNATURES)
-            raise InputError(_DAMAGED if damaged else _NOT_AN_IMAGE) from error
+            raise InputError(_DAMAGED if damaged else _not_an_image(data)) from error
         except MemoryError as error:
             raise InputError(_too_many_pixels(None, max_pixels)) from error
         except Exception as error:
@@ -295,6 +297,27 @@ def _read_bytes(source: bytes | str | os.PathLike[str], max_bytes: int) -> bytes
         raise InputError(f"The file {path.name!r} could not be read: {error.strerror}.") from error
     _check_bytes(len(data), max_bytes)
     return data
+
+
+# Files people take for images: (how to recognize the start, what it is, how to get pixels).
+_LOOKALIKES = (
+    (re.compile(rb"\A\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!DOCTYPE svg[^>]*>\s*)?<svg\b", re.S),
+     "an SVG drawing (shapes described in text, not pixels)"),
+    (re.compile(rb"\A%PDF-"), "a PDF document"),
+    (re.compile(rb"\A....ftyp(heic|heix|hevc|mif1|msf1|avif)", re.S), "a HEIC/AVIF photo"),
+)  # fmt: skip
+
+
+def _not_an_image(data: bytes) -> str:
+    """The refusal's sentence: names the file's kind when it is a well-known lookalike."""
+    head = data[:4096]
+    for pattern, what in _LOOKALIKES:
+        if pattern.match(head):
+            return (
+                f"This file is {what}, which cnnviz cannot read: open it in an image editor or "
+                "a browser and save or export it as PNG or JPEG, then upload that."
+            )
+    return _NOT_AN_IMAGE
 
 
 def _check_bytes(size: int, max_bytes: int) -> None:

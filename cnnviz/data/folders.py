@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cnnviz import limits
 from cnnviz.data.base import (
     Dataset,
     Loaded,
@@ -24,7 +25,7 @@ from cnnviz.data.base import (
 from cnnviz.errors import InputError
 from cnnviz.images import load_image
 
-_READ_CAP = 20 * 2**20 + 1  # load_image's byte limit, plus one so it can say "too big"
+_READ_CAP = limits.IMAGE.max_bytes + 1  # load_image's byte limit, plus one so it can say "too big"
 
 
 Reader = Callable[[], bytes | Path]  # gives load_image a file's bytes or path
@@ -97,7 +98,7 @@ def dataset_from_zip(
     channels: int,
     val_fraction: float = 0.2,
     seed: int = 0,
-    max_bytes: int = 200 * 2**20,
+    max_bytes: int = limits.ZIP.max_bytes,
     max_files: int = 20_000,
     max_uncompressed: int = 1 * 2**30,
 ) -> Dataset:
@@ -128,7 +129,10 @@ def dataset_from_zip(
     """
     check_shape(size, channels)
     if len(data) > max_bytes:
-        raise InputError(f"This zip is larger than {max_bytes / 2**20:.0f} MB; use a smaller one.")
+        raise InputError(
+            f"This zip is {len(data) / 2**20:,.1f} MB, more than the limit of "
+            f"{max_bytes / 2**20:,.0f} MB: use a smaller one (fewer or smaller images)."
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -80,11 +81,13 @@ def shape_figure(probe: Probe, highlight: str | None = None) -> go.Figure:
     """
     layers = [x for x in probe.layers if x.is_main and x.is_map]
     names = [x.name for x in layers]
+    channels = [x.shape[0] for x in layers]
+    sides = [x.shape[1] for x in layers]
     colors = ["#d62728" if x.name == highlight else "#aec7e8" for x in layers]
     fig = go.Figure()
     fig.add_bar(
         x=names,
-        y=[x.shape[0] for x in layers],
+        y=channels,
         name="channels",
         marker_color=colors,
         yaxis="y2",
@@ -92,17 +95,37 @@ def shape_figure(probe: Probe, highlight: str | None = None) -> go.Figure:
     )
     fig.add_scatter(
         x=names,
-        y=[x.shape[1] for x in layers],
+        y=sides,
         name="height = width (px)",
         mode="lines+markers",
         line={"color": "#ff7f0e", "width": 3},
+        cliponaxis=False,
         hovertemplate="%{x}: %{y} px<extra></extra>",
     )
+    # Channel counts are powers of two or near them: label the log axis at powers of two, in
+    # full ("512", not plotly's minor-tick digits "2, 5"), with room for them on the right.
+    powers = [2**k for k in range(0, 1 + max(channels, default=1).bit_length())]
+    powers = powers if len(powers) <= 7 else powers[::2]
+    top = max(channels, default=1) * 1.25
     fig.update_layout(
         title="Shape through the network: maps shrink, channels grow",
-        yaxis={"title": "height = width", "rangemode": "tozero"},
-        yaxis2={"title": "channels", "overlaying": "y", "side": "right", "type": "log"},
-        xaxis={"showticklabels": len(names) <= 30, "tickangle": -45},
+        yaxis={
+            "title": "height = width (px)",
+            "range": [0, max(sides, default=1) * 1.1],
+            "automargin": True,
+        },
+        yaxis2={
+            "title": "channels",
+            "overlaying": "y",
+            "side": "right",
+            "type": "log",
+            "range": [0, math.log10(top)],
+            "tickvals": powers,
+            "ticktext": [str(p) for p in powers],
+            "showgrid": False,
+            "automargin": True,
+        },
+        xaxis={"showticklabels": len(names) <= 30, "tickangle": -45, "automargin": True},
         legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
         height=330,

@@ -203,8 +203,8 @@ def _top_maps(model_key: str, digest: str, targets: tuple[int, ...], layer: str,
     return explain_classes(_model, _sel.image, targets, "gradcam", layer)
 
 
-def _number(value: float) -> str:
-    return "n/a" if value != value else f"{value:.2f}"  # nan: a constant map has no ranks
+def _rank(value: float) -> str:
+    return "flat map" if value != value else f"rank {value:.2f}"  # nan: a flat map has no ranks
 
 
 def sanity_view(
@@ -230,11 +230,17 @@ def sanity_view(
     maps = [check.original, *(s.explanation for s in check.steps)]
     pictures = [fig.map_overlay(probe.image, e, colormap, 0.6) for e in maps]
     captions = ["original\nrank 1.00 · SSIM 1.00"] + [
-        f"+ {s.randomized}\nrank {_number(s.spearman)} · SSIM {s.ssim:.2f}" for s in check.steps
+        f"+ {s.randomized}\n{_rank(s.spearman)} · SSIM {s.ssim:.2f}" for s in check.steps
     ]
     row = fig.map_row(pictures, captions, side=150)
     st.image(row, caption=f"{METHODS[method].label} for “{check.original.label}” as the "
              f"layers are randomized, output first ({check.elapsed_ms / 1000:.1f} s)",
              width="stretch")  # fmt: skip
+    if any(s.spearman != s.spearman for s in check.steps):
+        st.caption(
+            "A **flat map** is the same everywhere: the randomized network points nowhere, so "
+            "there is no ranking to correlate (the chart leaves a gap). It has lost all that the "
+            "original showed, which is what an honest map should do here."
+        )
     png_download(row, f"sanity_{method}.png", f"{PAGE}.sanity.png")
     st.plotly_chart(fig.similarity_figure(check), key=f"{PAGE}.sanity.chart")

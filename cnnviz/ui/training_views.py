@@ -7,7 +7,7 @@ from PIL import Image
 from streamlit.delta_generator import DeltaGenerator
 
 import cnnviz
-from cnnviz import figures
+from cnnviz import figures, limits
 from cnnviz.data import Dataset, dataset_from_zip, load_dataset
 from cnnviz.figures.attribution import map_overlay
 from cnnviz.nets import ACTIVATIONS
@@ -110,10 +110,10 @@ def _zip_dataset(data: bytes, size: int, channels: int, seed: int) -> Dataset:
 def zip_dataset(arch: str, seed: int, disabled: bool) -> Dataset | None:
     """An uploaded zip of class folders as a data set at ``arch``'s input size (or ``None``)."""
     upload = st.file_uploader(
-        "A zip of your images, one folder per class", type=["zip"], key="train.zip",
-        disabled=disabled,
+        f"A zip of your images, one folder per class ({limits.ZIP.describe()})", type=["zip"],
+        key="train.zip", disabled=disabled, max_upload_size=limits.ZIP.megabytes,
         help="For example cats/1.jpg, cats/2.png, dogs/1.jpg ... At least two classes; "
-        "at most 200 MB and 20,000 files.",
+        f"at most {limits.ZIP.megabytes} MB and 20,000 files.",
     )  # fmt: skip
     if upload is None:
         return None

@@ -8,7 +8,7 @@ import streamlit as st
 from PIL import Image
 
 import cnnviz
-from cnnviz import figures
+from cnnviz import figures, limits
 from cnnviz.ui.session import (
     WEIGHT_CHOICES,
     Keys,
@@ -22,7 +22,7 @@ from cnnviz.ui.session import (
     sample_image,
 )
 
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
+IMAGE_FORMATS = "PNG, JPEG, WebP, BMP, GIF or TIFF"
 
 
 def _use_upload() -> None:
@@ -60,8 +60,9 @@ def sidebar() -> None:
         )  # fmt: skip
         if weights == "checkpoint":
             st.file_uploader(
-                "Checkpoint (a state dict saved with torch.save)", type=["pt", "pth"],
-                key=Keys.CHECKPOINT,
+                f"Checkpoint: a state dict saved with torch.save ({limits.CHECKPOINT.describe()})",
+                type=["pt", "pth"], key=Keys.CHECKPOINT,
+                max_upload_size=limits.CHECKPOINT.megabytes,
             )  # fmt: skip
         st.divider()
         source = st.radio(
@@ -70,13 +71,20 @@ def sidebar() -> None:
         )  # fmt: skip
         if source == "draw":
             _drawing_canvas()
+        # The model's own sample comes first, so it is the default with no `index=`: the gallery
+        # sets this widget through the Session State API, and a widget that has both draws
+        # Streamlit's "created with a default value" warning (with a stack) in the server log.
+        suggested = default_sample(model)
         st.selectbox(
-            "Sample", samples, index=samples.index(default_sample(model)), key=Keys.SAMPLE,
+            "Sample", [suggested, *(s for s in samples if s != suggested)], key=Keys.SAMPLE,
             bind="query-params", persist_state="session",
         )  # fmt: skip
+        # No `type=` filter: the browser would refuse other files with only a red icon, while
+        # cnnviz.load_image says in a sentence what the file is and what to do instead.
         st.file_uploader(
-            "Upload an image", type=IMAGE_TYPES, key=Keys.UPLOAD, on_change=_use_upload,
-            help="PNG, JPEG, WebP, BMP, GIF or TIFF, up to 20 MB.",
+            f"Upload an image ({limits.IMAGE.describe()})", key=Keys.UPLOAD,
+            on_change=_use_upload, max_upload_size=limits.IMAGE.megabytes,
+            help=f"{IMAGE_FORMATS}, {limits.IMAGE.describe()} and 40 megapixels.",
         )  # fmt: skip
         st.caption(f"cnnviz {cnnviz.__version__} · runs on your CPU")
 

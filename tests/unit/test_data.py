@@ -387,7 +387,7 @@ def _link(name: str) -> zipfile.ZipInfo:
 @pytest.mark.parametrize(
     ("files", "options", "words"),
     [
-        ({"a/1.png": _png(1), "b/1.png": _png(1)}, {"max_bytes": 100}, "larger than"),
+        ({"a/1.png": _png(1), "b/1.png": _png(1)}, {"max_bytes": 100}, "more than the limit"),
         (
             {"a/1.png": _png(1), "b/1.png": _png(1)},
             {"max_files": 1},

@@ -313,6 +313,23 @@ def test_shape_figure_one_bar_per_main_map_layer(lenet5_probe: Probe) -> None:
     assert colors.count("#d62728") == 1
 
 
+def test_shape_figure_labels_channels_in_full_and_clips_nothing(lenet5_probe: Probe) -> None:
+    """Channel ticks are whole numbers at powers of two ("16", not plotly's minor "2, 5"), the
+    axes hold the tallest bar and the largest side with room, and the line's markers at the
+    edges are not cut."""
+    fig = shape_figure(lenet5_probe)
+    bars, line = fig.data
+    axis = fig.layout.yaxis2
+    assert list(axis.ticktext) == [str(v) for v in axis.tickvals]
+    assert all(v & (v - 1) == 0 for v in axis.tickvals)  # powers of two
+    assert max(axis.tickvals) >= max(bars.y)
+    assert 10 ** axis.range[1] > max(bars.y)
+    assert fig.layout.yaxis.range[1] > max(line.y)
+    assert line.cliponaxis is False
+    assert axis.automargin
+    assert fig.layout.yaxis.automargin
+
+
 def test_shape_figure_skips_vectors_and_non_main_layers(lenet5_probe: Probe) -> None:
     expected = [x.name for x in lenet5_probe.layers if x.is_main and x.is_map]
     assert "features.act1" not in expected

@@ -1,0 +1,55 @@
+"""The shared sidebar: the gallery sets the sample quietly, uploads state their limit and any
+file gets a sentence."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from streamlit.elements.lib import policies
+
+from cnnviz import limits
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect/></svg>'
+
+
+def test_gallery_click_draws_no_streamlit_warning(
+    open_page, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    # Streamlit logs this warning once per process: make sure this test can see it.
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    at = open_page()
+    with caplog.at_level(logging.WARNING, logger="streamlit"):
+        at.button(key="home.use.chelsea").click().run()
+        at.button(key="home.use.digit_7").click().run()
+
+    assert not at.exception
+    assert at.selectbox(key="sample").value == "digit_7"
+    assert at.query_params["sample"] == "digit_7"
+    assert not [r for r in caplog.records if "created with a default value" in r.getMessage()]
+
+
+def test_default_sample_is_first_and_out_of_the_url(open_page):
+    at = open_page()
+
+    box = at.selectbox(key="sample")
+    assert box.value == box.options[0] == "digit_3"  # LeNet-5's own sample
+    assert "sample" not in at.query_params
+
+
+def test_image_uploader_states_its_limit_and_takes_any_file(open_page):
+    at = open_page()
+
+    uploader = at.file_uploader(key="upload")
+    assert limits.IMAGE.describe() in uploader.label
+    assert uploader.proto.max_upload_size_mb == limits.IMAGE.megabytes
+    assert not uploader.proto.type  # every file reaches cnnviz.load_image, which explains
+
+
+def test_svg_upload_gets_a_sentence(open_page, text):
+    at = open_page()
+    at.file_uploader(key="upload").set_value(("logo.svg", SVG, "image/svg+xml")).run()
+
+    assert not at.exception
+    errors = text(at.error)
+    assert any("an SVG drawing" in e and "export it as PNG or JPEG" in e for e in errors)
