@@ -11,15 +11,23 @@ Weights (the ``weights`` argument of :func:`load_model`):
   how to get them. For our small nets, the weights bundled in ``cnnviz/assets``.
 * ``"random"``: untrained (seeded, so the same every time).
 * a path or the bytes of a checkpoint (a state dict, loaded with ``weights_only=True``).
-* ``"auto"`` (default): pretrained when already on this computer (never downloads), else random.
+* ``"auto"`` (default): pretrained when already on this computer; else torchvision's weights up
+  to 64 MB are downloaded when the server answers within about 2 s (see
+  :func:`~cnnviz.models.download.auto_plan`); else random, with a sentence saying why.
 
 The modules: :mod:`~cnnviz.models.registry` (specs, labels, builders), :mod:`~cnnviz.models.model`
 (the :class:`Model`), :mod:`~cnnviz.models.download` (weights files and downloads),
+:mod:`~cnnviz.models.network` (is the weights server reachable, remembered for a while),
 :mod:`~cnnviz.models.checkpoints` (reading state dicts) and :mod:`~cnnviz.models.loading`.
 """
 
 from cnnviz.models.download import (
+    AUTO_DOWNLOAD_MAX_MB,
+    AutoPlan,
     ProgressCallback,
+    auto_plan,
+    download_if_online,
+    download_size_mb,
     download_weights,
     pretrained_available,
 )
@@ -36,14 +44,19 @@ from cnnviz.models.registry import (
 )
 
 __all__ = [
+    "AUTO_DOWNLOAD_MAX_MB",
     "DIGIT_LABELS",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "MODELS",
+    "AutoPlan",
     "Model",
     "ModelSpec",
     "ProgressCallback",
+    "auto_plan",
     "build_module",
+    "download_if_online",
+    "download_size_mb",
     "download_weights",
     "load_model",
     "model_names",

@@ -1,5 +1,6 @@
-"""Pretrained weights files: where they live (torch hub cache, ``cnnviz/assets``) and how
-torchvision's get here (a download with progress, checked and renamed into place)."""
+"""Pretrained weights files: where they live (torch hub cache, ``cnnviz/assets``), how
+torchvision's get here (a download with progress, checked and renamed into place), and which of
+them ``weights="auto"`` fetches by itself (:func:`auto_plan`)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,18 @@ import urllib.request
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import torch
 
 from cnnviz.errors import ModelError
+from cnnviz.models.network import (
+    OFFLINE_ENV,
+    known_unreachable,
+    mark_unreachable,
+    offline_by_choice,
+    reachable,
+)
 from cnnviz.models.registry import ModelSpec, spec_of, tv_weights
 
 log = logging.getLogger(__name__)
@@ -26,6 +35,13 @@ ASSETS_DIR = Path(str(resources.files("cnnviz") / "assets"))
 """Where cnnviz's own trained weights ship (package data)."""
 ProgressCallback = Callable[[int, int | None], None]
 """Called as ``progress(bytes_done, bytes_total_or_None)`` while weights download."""
+AUTO_DOWNLOAD_MAX_MB = 64.0
+"""``weights="auto"`` downloads torchvision weights up to this size by itself, in MiB as
+torchvision's ``meta["_file_size"]`` gives it: ResNet-18, GoogLeNet, DenseNet-121, the MobileNets
+and EfficientNet-B0 (10 to 50 MB). AlexNet, the VGGs and ResNet-50 (98 to 528 MB) wait until
+someone asks for them: a class of thirty on one school line should not fetch them unasked."""
+AutoPlan = Literal["here", "download", "ask", "offline", "none"]
+"""What ``weights="auto"`` does (see :func:`auto_plan`)."""
 
 
 def hub_file(spec: ModelSpec) -> Path:
@@ -50,6 +66,65 @@ def pretrained_available(name: str) -> bool:
     return bundled_file(spec) is not None
 
 
+def download_size_mb(name: str) -> float | None:
+    """Size of the pretrained weights download of ``name`` in MiB, if torchvision says it.
+
+    Returns:
+        torchvision's ``meta["_file_size"]``, or ``None`` for our own nets (their weights ship
+        with cnnviz) and weights whose size torchvision does not give.
+    """
+    spec = spec_of(name)
+    if not spec.is_torchvision:
+        return None
+    size = tv_weights(spec).meta.get("_file_size")
+    return float(size) if isinstance(size, int | float) else None
+
+
+def auto_plan(name: str) -> AutoPlan:
+    """What ``weights="auto"`` does for ``name``, decided without touching the network.
+
+    Returns:
+        ``"here"``: pretrained weights are on this computer (cache or bundled), use them.
+        ``"download"``: small enough (:data:`AUTO_DOWNLOAD_MAX_MB`) to download unasked, if the
+        server answers. ``"ask"``: larger, or of unknown size: random until someone chooses
+        pretrained. ``"offline"``: the network is known to be out of reach (or
+        ``CNNVIZ_OFFLINE`` is set): random. ``"none"``: one of our nets with no weights shipped.
+    """
+    spec = spec_of(name)
+    if pretrained_available(name):
+        return "here"
+    if not spec.is_torchvision:
+        return "none"
+    if known_unreachable(tv_weights(spec).url):
+        return "offline"
+    size = download_size_mb(name)
+    return "download" if size is not None and size <= AUTO_DOWNLOAD_MAX_MB else "ask"
+
+
+def download_if_online(name: str, progress: ProgressCallback | None = None) -> bool:
+    """Download the pretrained weights of ``name`` unless the network is out of reach.
+
+    Asks the server first (:func:`cnnviz.models.network.reachable`: at most about 2 s, and not
+    again for a few minutes once it did not answer), so ``weights="auto"`` falls back to random
+    weights at once offline instead of failing. A failed download (broken connection, checksum
+    mismatch) is remembered the same way.
+
+    Returns:
+        Whether the weights are now in the torch hub cache.
+    """
+    url = tv_weights(spec_of(name)).url
+    if not reachable(url):
+        return False
+    try:
+        download_weights(name, progress)
+    except ModelError as error:
+        log.info("auto download of %s weights failed: %s", name, error)
+        # Not again at every rerun (a broken answer would be fetched again and again).
+        mark_unreachable(url)
+        return False
+    return True
+
+
 def download_weights(name: str, progress: ProgressCallback | None = None) -> Path:
     """Put torchvision's pretrained weights for ``name`` into the torch hub cache.
 
@@ -65,7 +140,8 @@ def download_weights(name: str, progress: ProgressCallback | None = None) -> Pat
         The path of the cached weights file.
 
     Raises:
-        ModelError: Unknown or non-torchvision name, no network, or a corrupt download.
+        ModelError: Unknown or non-torchvision name, no network (or ``CNNVIZ_OFFLINE`` set), or
+            a corrupt download.
     """
     spec = spec_of(name)
     if not spec.is_torchvision:
@@ -73,17 +149,25 @@ def download_weights(name: str, progress: ProgressCallback | None = None) -> Pat
     target = hub_file(spec)
     if target.is_file():
         return target
+    how = (
+        f"On a connected machine run `cnnviz download-weights {name}` and copy {target.name} "
+        f"into {target.parent}, or choose random weights or a checkpoint file."
+    )
+    if offline_by_choice():
+        raise ModelError(
+            f"Pretrained weights for {spec.label} are not on this computer, and {OFFLINE_ENV} "
+            f"says not to use the network. {how}"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     url = tv_weights(spec).url
     try:
         _fetch(url, target, progress)
     except (urllib.error.URLError, OSError, TimeoutError) as error:
         log.info("download of %s failed: %s", url, error)
+        mark_unreachable(url)
         raise ModelError(
             f"Pretrained weights for {spec.label} are not on this computer and could not be "
-            f"downloaded (no network?). On a connected machine run "
-            f"`cnnviz download-weights {name}` and copy {target.name} into {target.parent}, "
-            f"or choose random weights or a checkpoint file."
+            f"downloaded (no network?). {how}"
         ) from error
     return target
 

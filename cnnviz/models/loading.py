@@ -9,11 +9,14 @@ import torchvision
 from cnnviz.errors import ModelError
 from cnnviz.models.checkpoints import first_nonfinite, load_checkpoint, read_checkpoint
 from cnnviz.models.download import (
+    AutoPlan,
     ProgressCallback,
+    auto_plan,
     bundled_file,
+    download_if_online,
+    download_size_mb,
     download_weights,
     hub_file,
-    pretrained_available,
 )
 from cnnviz.models.model import Model
 from cnnviz.models.registry import ModelSpec, build, default_labels, spec_of, tv_weights
@@ -77,7 +80,8 @@ def load_model(
     Args:
         name: A registry name (see :func:`model_names`).
         weights: ``"auto"``, ``"pretrained"``, ``"random"``, a checkpoint path, or its bytes.
-        progress: Download progress callback for ``"pretrained"`` (see :data:`ProgressCallback`).
+        progress: Download progress callback (see :data:`ProgressCallback`), for ``"pretrained"``
+            and for ``"auto"`` when it downloads.
 
     Returns:
         The :class:`Model`.
@@ -95,11 +99,21 @@ def load_model(
         return _load_random(spec)
     if weights == "pretrained":
         return _load_pretrained(spec, progress)
-    if pretrained_available(name):
+    plan = auto_plan(name)
+    if plan == "download" and download_if_online(name, progress):
+        plan = "here"
+    if plan == "here":
         return _load_pretrained(spec, progress)
-    hint = (
-        "Pretrained weights are not on this computer: choose 'pretrained' to download them."
-        if spec.is_torchvision
-        else ""
+    return _load_random(spec, _why_random(name, plan))
+
+
+def _why_random(name: str, plan: AutoPlan) -> str:
+    """What the banner adds when ``"auto"`` ends with random weights."""
+    if plan == "none":
+        return ""
+    size = download_size_mb(name)
+    size_note = f" ({size:.0f} MB)" if plan == "ask" and size is not None else ""
+    return (
+        f"Pretrained weights{size_note} are not on this computer: choose 'pretrained' to "
+        "download them."
     )
-    return _load_random(spec, hint)

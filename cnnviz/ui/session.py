@@ -1,7 +1,9 @@
 """Session state keys, cached loaders and the error boundary shared by every page.
 
 Caching (see DESIGN.md): models are ``st.cache_resource`` (one per name + weights, shared by all
-sessions; the :class:`cnnviz.Model` carries the lock that serializes hook work on it). Probes are
+sessions; the :class:`cnnviz.Model` carries the lock that serializes hook work on it). Downloads of
+pretrained weights happen before the cached loader runs, in the page's script, so they can show
+a progress bar. Probes are
 ``st.cache_resource`` too, keyed by model key + image digest: a probe holds every layer's output
 (tens to hundreds of MB for a big net), and ``st.cache_data`` would pickle and copy all of it on
 every rerun; a :class:`cnnviz.Probe` is immutable (read-only arrays), so sharing it is safe.
@@ -21,6 +23,7 @@ from PIL import Image
 
 import cnnviz
 from cnnviz.errors import CnnvizError
+from cnnviz.models import ProgressCallback, auto_plan, download_if_online, download_size_mb
 from cnnviz.training import TrainJob
 
 log = logging.getLogger(__name__)
@@ -83,7 +86,9 @@ def default_model() -> str:
 
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the model…")
-def _model(name: str, weights: str) -> cnnviz.Model:
+def _model(name: str, weights: str, here: bool | None) -> cnnviz.Model:
+    # ``here`` (for "auto": whether pretrained weights are on this computer) is part of the key:
+    # once they arrive, "auto" is another network than the random one cached before.
     return cnnviz.load_model(name, weights)
 
 
@@ -94,6 +99,10 @@ def _checkpoint_model(name: str, digest: str, _data: bytes) -> cnnviz.Model:
 
 def current_model(selection: Selection) -> cnnviz.Model:
     """The cached model for the selection; downloads pretrained weights with a progress bar.
+
+    With ``"auto"``, small weights download by themselves (when the server answers; offline the
+    model is random at once, and the network is not asked again for a few minutes), and large
+    ones wait for a button press (see :func:`cnnviz.models.auto_plan`).
 
     Raises:
         CnnvizError: The weights cannot be had (shown by :func:`error_boundary`).
@@ -106,20 +115,52 @@ def current_model(selection: Selection) -> cnnviz.Model:
             raise cnnviz.ModelError("Upload a checkpoint file (.pt) in the sidebar first.")
         digest = hashlib.sha256(selection.checkpoint).hexdigest()
         return _checkpoint_model(name, digest, selection.checkpoint)
-    if weights == "pretrained" and not cnnviz.pretrained_available(name):
-        spec = cnnviz.MODELS[name]
-        if spec.is_torchvision:
-            bar = st.progress(0.0, text=f"Downloading {spec.label} weights…")
+    if weights == "auto":
+        _auto_download(name)
+        return _model(name, weights, cnnviz.pretrained_available(name))
+    if (
+        weights == "pretrained"
+        and cnnviz.MODELS[name].is_torchvision
+        and not cnnviz.pretrained_available(name)
+    ):
+        with _download_bar(name) as show:
+            cnnviz.download_weights(name, progress=show)
+    return _model(name, weights, None)
 
-            def show(done: int, total: int | None) -> None:
-                fraction = done / total if total else 0.0
-                bar.progress(min(1.0, fraction), text=f"Downloading… {done / 2**20:.1f} MB")
 
-            try:
+@contextlib.contextmanager
+def _download_bar(name: str) -> Iterator[ProgressCallback]:
+    """A progress bar for a download of ``name``'s weights: yields the progress callback."""
+    bar = st.progress(0.0, text=f"Downloading {cnnviz.MODELS[name].label} weights…")
+
+    def show(done: int, total: int | None) -> None:
+        fraction = done / total if total else 0.0
+        bar.progress(min(1.0, fraction), text=f"Downloading… {done / 2**20:.1f} MB")
+
+    try:
+        yield show
+    finally:
+        bar.empty()
+
+
+def _auto_download(name: str) -> None:
+    """What "auto" fetches: small weights at once, large ones when the button is pressed."""
+    plan = auto_plan(name)
+    if plan == "download":
+        with _download_bar(name) as show:
+            download_if_online(name, progress=show)
+    elif plan == "ask":
+        size = download_size_mb(name)
+        amount = f"{size:.0f} MB of " if size is not None else ""
+        if st.button(
+            f"Download {amount}pretrained weights", key=f"weights.download.{name}",
+            icon=":material/download:",
+            help="They stay on this computer: the next time, the model loads them at once.",
+        ):  # fmt: skip
+            with error_boundary("the download"), _download_bar(name) as show:
                 cnnviz.download_weights(name, progress=show)
-            finally:
-                bar.empty()
-    return _model(name, weights)
+            if cnnviz.pretrained_available(name):
+                st.rerun()  # draw the page again: pretrained, and without the button
 
 
 def _trained_model(name: str) -> cnnviz.Model:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from weights_server import WeightsServer, closed_port, local_only, point_weights_at, weights_server
+
 import cnnviz
+from cnnviz.models import download
 
 DIGITS = {str(d) for d in range(10)}
 
@@ -84,3 +91,83 @@ def test_use_button_makes_the_sample_current(open_page, png, text):
     assert at.radio(key="source").value == "sample"
     assert at.query_params["sample"] == "chelsea"  # the URL follows, so the view can be shared
     assert any("image: **Chelsea the cat**" in m for m in text(at.markdown))
+
+
+# --- "auto" weights: downloaded when small, asked for when large, random at once offline --------
+
+RANDOM = "Random, untrained weights: the predictions mean nothing."
+PRETRAINED = "Pretrained on ImageNet (IMAGENET1K_V1, torchvision)."
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WeightsServer]:
+    """A local weights server (and no other host reachable), with MobileNetV3-Small's weights."""
+    local_only(monkeypatch)
+    root = tmp_path / "served"
+    root.mkdir()
+    with weights_server(root) as running:
+        running.serve("mobilenet_v3_small", monkeypatch)
+        yield running
+
+
+def test_auto_downloads_small_weights_and_shows_them_pretrained(open_page, text, server):
+    at = open_page(model="mobilenet_v3_small", sample="chelsea")
+
+    assert not at.exception
+    assert not at.warning
+    assert any(c.endswith(PRETRAINED) for c in text(at.caption))
+    assert [method for method, _ in server.requests] == ["HEAD", "GET"]
+    assert not [b for b in at.button if b.key.startswith("weights.download.")]
+
+
+def test_auto_offline_is_random_at_once_with_the_sentence(open_page, text, monkeypatch):
+    local_only(monkeypatch)
+    point_weights_at(
+        "mobilenet_v3_small", f"http://127.0.0.1:{closed_port()}/m-047dcff4.pth", monkeypatch
+    )
+    at = open_page(model="mobilenet_v3_small", sample="chelsea")
+
+    assert not at.exception
+    assert text(at.warning) == [
+        f"{RANDOM} Pretrained weights are not on this computer: choose 'pretrained' to "
+        "download them."
+    ]
+    assert not [b for b in at.button if b.key.startswith("weights.download.")]
+    assert not at.error
+
+
+def test_auto_asks_before_downloading_large_weights(open_page, text, server, monkeypatch):
+    monkeypatch.setattr(download, "AUTO_DOWNLOAD_MAX_MB", 5.0)  # MobileNetV3-Small is 10 MB
+    at = open_page(model="mobilenet_v3_small", sample="chelsea")
+
+    assert not at.exception
+    assert server.requests == []
+    (warning,) = text(at.warning)
+    assert warning.startswith(f"{RANDOM} Pretrained weights (10 MB) are not on this computer")
+    button = at.button(key="weights.download.mobilenet_v3_small")
+    assert button.label == "Download 10 MB of pretrained weights"
+
+    button.click().run()
+
+    assert not at.exception
+    assert not at.warning
+    assert any(c.endswith(PRETRAINED) for c in text(at.caption))
+    assert [method for method, _ in server.requests] == ["GET"]
+    assert not [b for b in at.button if b.key.startswith("weights.download.")]
+
+
+def test_download_button_offline_says_so_and_stays_random(open_page, text, monkeypatch):
+    local_only(monkeypatch)
+    monkeypatch.setattr(download, "AUTO_DOWNLOAD_MAX_MB", 5.0)
+    point_weights_at(
+        "mobilenet_v3_small", f"http://127.0.0.1:{closed_port()}/m-047dcff4.pth", monkeypatch
+    )
+    at = open_page(model="mobilenet_v3_small", sample="chelsea")
+    at.button(key="weights.download.mobilenet_v3_small").click().run()
+
+    assert not at.exception
+    (error,) = text(at.error)
+    assert "could not be downloaded (no network?)" in error
+    assert "`cnnviz download-weights mobilenet_v3_small`" in error
+    assert text(at.warning)[0].startswith(RANDOM)
+    assert not [s for s in text(at.subheader) if s.startswith("It sees")]

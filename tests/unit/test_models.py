@@ -1,10 +1,9 @@
-"""Tests for cnnviz.models: registry, views and preprocessing, weights, downloads, checkpoints."""
+"""Tests for cnnviz.models: registry, views and preprocessing, bundled and cached weights,
+checkpoints. Downloads and what "auto" does on and off line: test_models_download.py."""
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -222,20 +221,7 @@ def test_preprocess_matches_hand_normalization_gray(random_model: Callable[[str]
     torch.testing.assert_close(x, torch.full((1, 1, 32, 32), (0.2 - 0.5) / 0.5))
 
 
-# --- "auto", "pretrained" and downloads -----------------------------------------------------
-
-
-def test_auto_without_a_cache_falls_back_to_random(torch_home: Path) -> None:
-    assert not pretrained_available("resnet18")
-    model = load_model("resnet18", "auto")
-    assert model.weights == "random"
-    assert not model.trained
-    assert "Random, untrained weights" in model.weights_source
-    assert "Pretrained weights are not on this computer" in model.weights_source
-    assert_same_state(
-        model.module.state_dict(), load_model("resnet18", "random").module.state_dict()
-    )
-    assert not torch_home.exists() or not any(torch_home.iterdir())
+# --- bundled and cached weights (downloads and "auto" on line: test_models_download.py) ---
 
 
 def test_our_nets_without_bundled_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -279,20 +265,6 @@ def test_bundled_weights_load_as_pretrained(
         assert not model.module.training
 
 
-def test_pretrained_fails_with_a_hint_when_the_download_fails(
-    torch_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    weights = resnet18_weights()
-    monkeypatch.setattr(weights.value, "url", "file:///nonexistent/cnnviz/resnet18-f37072fd.pth")
-    with pytest.raises(ModelError, match="`cnnviz download-weights resnet18`") as info:
-        load_model("resnet18", "pretrained")
-    assert "resnet18-f37072fd.pth" in str(info.value)
-    assert str(torch_home) in str(info.value)
-    assert not any(torch_home.iterdir())
-    with pytest.raises(ModelError, match="could not be downloaded"):
-        download_weights("resnet18")
-
-
 def test_pretrained_loads_a_file_already_in_the_hub_cache(torch_home: Path) -> None:
     state = seeded_state(lambda: torchvision.models.resnet18(weights=None), 3)
     torch_home.mkdir(parents=True)
@@ -313,70 +285,6 @@ def test_pretrained_with_a_damaged_cache_file_says_so(torch_home: Path) -> None:
     (torch_home / "resnet18-f37072fd.pth").write_bytes(b"not a checkpoint" * 100)
     with pytest.raises(ModelError, match=r"is damaged\. Delete it"):
         load_model("resnet18", "pretrained")
-
-
-@pytest.fixture
-def served_resnet18(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, Path]:
-    """A resnet18 state dict saved as ``resnet18-<sha256[:8]>.pth`` and torchvision's resnet18
-    weights URL pointed at it (a file:// URL: no network)."""
-    state = seeded_state(lambda: torchvision.models.resnet18(weights=None), 4)
-    data = to_bytes(state)
-    served = tmp_path / "served" / f"resnet18-{hashlib.sha256(data).hexdigest()[:8]}.pth"
-    served.parent.mkdir()
-    served.write_bytes(data)
-    monkeypatch.setattr(resnet18_weights().value, "url", served.as_uri())
-    return state, served
-
-
-def test_download_weights_lands_in_the_hub_cache_with_progress(
-    torch_home: Path, served_resnet18: tuple[dict, Path]
-) -> None:
-    state, served = served_resnet18
-    size = served.stat().st_size
-    calls: list[tuple[int, int | None]] = []
-    assert not pretrained_available("resnet18")
-    path = download_weights("resnet18", progress=lambda done, total: calls.append((done, total)))
-    assert path == torch_home / served.name
-    assert path.read_bytes() == served.read_bytes()
-    assert sorted(os.listdir(torch_home)) == [served.name]  # no temporary file left over
-    assert len(calls) >= 2
-    done = [d for d, _ in calls]
-    assert done == sorted(set(done))
-    assert done[0] > 0
-    assert done[-1] == size
-    assert {t for _, t in calls} == {size}
-    assert pretrained_available("resnet18")
-    # Already there: no second download.
-    calls.clear()
-    assert download_weights("resnet18", progress=lambda d, t: calls.append((d, t))) == path
-    assert calls == []
-    for weights in ("pretrained", "auto"):
-        model = load_model("resnet18", weights)
-        assert model.weights == "pretrained"
-        assert_same_state(model.module.state_dict(), state)
-
-
-def test_pretrained_downloads_when_missing(
-    torch_home: Path, served_resnet18: tuple[dict, Path]
-) -> None:
-    state, served = served_resnet18
-    calls: list[tuple[int, int | None]] = []
-    model = load_model("resnet18", "pretrained", progress=lambda d, t: calls.append((d, t)))
-    assert calls[-1] == (served.stat().st_size, served.stat().st_size)
-    assert (torch_home / served.name).is_file()
-    assert_same_state(model.module.state_dict(), state)
-
-
-def test_download_with_a_checksum_mismatch_leaves_nothing(
-    torch_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    served = tmp_path / "resnet18-deadbeef.pth"
-    served.write_bytes(b"these are not the bytes whose sha256 starts with deadbeef")
-    monkeypatch.setattr(resnet18_weights().value, "url", served.as_uri())
-    with pytest.raises(ModelError, match=r"corrupt \(checksum mismatch\)"):
-        download_weights("resnet18")
-    assert list(torch_home.iterdir()) == []
-    assert not pretrained_available("resnet18")
 
 
 # --- checkpoints ----------------------------------------------------------------------------
