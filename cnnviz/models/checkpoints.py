@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from cnnviz.errors import ModelError
 from cnnviz.models.model import Model
@@ -66,7 +67,7 @@ def first_nonfinite(state: Mapping[str, torch.Tensor]) -> tuple[str, str] | None
     return None
 
 
-def _checkpoint_classes(spec: ModelSpec, state: dict, meta: dict) -> tuple[int, tuple[str, ...]]:
+def _checkpoint_classes(spec: ModelSpec, meta: dict) -> tuple[int, tuple[str, ...]]:
     default = default_labels(spec)
     labels = meta.get("classes")
     if isinstance(labels, list | tuple) and all(isinstance(c, str) for c in labels):
@@ -100,6 +101,32 @@ def load_checkpoint(spec: ModelSpec, source: str | os.PathLike[str] | bytes) -> 
             another architecture.
     """
     state, meta = read_checkpoint(source)
+    module, labels = module_from_state(spec, state, meta)
+    digest = hashlib.sha256(
+        b"".join(
+            t.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes() for t in state.values()
+        )
+    ).hexdigest()[:12]
+    where = (
+        f"Weights from the checkpoint {source}."
+        if isinstance(source, str | os.PathLike)
+        else "Weights from an uploaded checkpoint file."
+    )
+    return Model(module, spec, labels, "checkpoint", where, f"{spec.name}:ckpt:{digest}")
+
+
+def module_from_state(
+    spec: ModelSpec, state: dict, meta: dict
+) -> tuple[nn.Module, tuple[str, ...]]:
+    """Build ``spec``'s module for a checkpoint's classes and variant, with its weights, in eval
+    mode.
+
+    Returns:
+        The module and its class labels (the checkpoint's, else the architecture's own).
+
+    Raises:
+        ModelError: Weights holding NaN or infinity, or made for another architecture.
+    """
     broken = first_nonfinite(state)
     if broken is not None:
         name, what = broken
@@ -108,7 +135,7 @@ def load_checkpoint(spec: ModelSpec, source: str | os.PathLike[str] | bytes) -> 
             "training run that diverged; train again with a lower learning rate, or choose other "
             "weights."
         )
-    num_classes, labels = _checkpoint_classes(spec, state, meta)
+    num_classes, labels = _checkpoint_classes(spec, meta)
     module = build(spec, num_classes=num_classes, variant=_checkpoint_variant(meta))
     try:
         module.load_state_dict(state, strict=True)
@@ -126,14 +153,4 @@ def load_checkpoint(spec: ModelSpec, source: str | os.PathLike[str] | bytes) -> 
             f"This checkpoint does not fit {spec.label}: {detail}. Was it saved from another "
             "architecture?"
         ) from error
-    digest = hashlib.sha256(
-        b"".join(
-            t.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes() for t in state.values()
-        )
-    ).hexdigest()[:12]
-    where = (
-        f"Weights from the checkpoint {source}."
-        if isinstance(source, str | os.PathLike)
-        else "Weights from an uploaded checkpoint file."
-    )
-    return Model(module.eval(), spec, labels, "checkpoint", where, f"{spec.name}:ckpt:{digest}")
+    return module.eval(), labels

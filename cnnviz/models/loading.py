@@ -7,7 +7,12 @@ import os
 import torchvision
 
 from cnnviz.errors import ModelError
-from cnnviz.models.checkpoints import first_nonfinite, load_checkpoint, read_checkpoint
+from cnnviz.models.checkpoints import (
+    first_nonfinite,
+    load_checkpoint,
+    module_from_state,
+    read_checkpoint,
+)
 from cnnviz.models.download import (
     AutoPlan,
     ProgressCallback,
@@ -22,25 +27,29 @@ from cnnviz.models.model import Model
 from cnnviz.models.registry import ModelSpec, build, default_labels, spec_of, tv_weights
 
 
+def _load_bundled(spec: ModelSpec) -> Model:
+    """One of our nets with the trained weights that ship in ``cnnviz/assets``."""
+    asset = bundled_file(spec)
+    if asset is None:
+        raise ModelError(
+            f"No trained weights for {spec.label} ship with this version of cnnviz. "
+            "Choose random weights, or train it on the Training page."
+        )
+    state, meta = read_checkpoint(asset)
+    module, labels = module_from_state(spec, state, meta)
+    history = meta.get("history") or [{}]
+    accuracy = history[-1].get("val_accuracy")
+    dataset = meta.get("config", {}).get("dataset", "its data set")
+    score = f", {accuracy:.1%} validation accuracy" if isinstance(accuracy, float) else ""
+    return Model(
+        module, spec, labels, "pretrained",
+        f"Trained on {dataset} by cnnviz{score} (bundled: {asset.name}).", f"{spec.name}:bundled",
+    )  # fmt: skip
+
+
 def _load_pretrained(spec: ModelSpec, progress: ProgressCallback | None) -> Model:
     if not spec.is_torchvision:
-        asset = bundled_file(spec)
-        if asset is None:
-            raise ModelError(
-                f"No trained weights for {spec.label} ship with this version of cnnviz. "
-                "Choose random weights, or train it on the Training page."
-            )
-        model = load_checkpoint(spec, asset)
-        _, meta = read_checkpoint(asset)
-        history = meta.get("history") or [{}]
-        accuracy = history[-1].get("val_accuracy")
-        dataset = meta.get("config", {}).get("dataset", "its data set")
-        score = f", {accuracy:.1%} validation accuracy" if isinstance(accuracy, float) else ""
-        return Model(
-            model.module, spec, model.labels, "pretrained",
-            f"Trained on {dataset} by cnnviz{score} (bundled: {asset.name}).",
-            f"{spec.name}:bundled",
-        )  # fmt: skip
+        return _load_bundled(spec)
     download_weights(spec.name, progress)
     weights = tv_weights(spec)
     try:
