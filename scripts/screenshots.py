@@ -2,6 +2,7 @@
 
 Usage: python scripts/screenshots.py http://127.0.0.1:8501 OUT_DIR [path ...]
        e.g. paths "/" "/feature_maps?model=resnet18" "/pooling?model=lenet5"
+SHOT_SIZE=1280x720 sets the window (default 1400x2400); the shot is of the whole page.
 """
 
 import os
@@ -19,9 +20,8 @@ def main() -> None:
             executable_path="/usr/bin/chromium",
             args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking"],
         )
-        page = browser.new_page(
-            viewport={"width": 1400, "height": int(os.environ.get("SHOT_HEIGHT", "2400"))}
-        )
+        width, height = map(int, os.environ.get("SHOT_SIZE", "1400x2400").split("x"))
+        page = browser.new_page(viewport={"width": width, "height": height})
         for index, path in enumerate(paths or ["/"]):
             page.goto(base + path)
             page.wait_for_selector("[data-testid='stAppViewContainer']", timeout=60000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,11 @@ import torch
 from torch import nn
 
 from cnnviz.models import Model, ModelSpec, load_model
+
+# Tests never reach the internet: with this, weights="auto" never probes or downloads (the
+# tests of the download path unset it and serve files from a local server). Set at import, so
+# the browser tests' streamlit server inherits it too.
+os.environ["CNNVIZ_OFFLINE"] = "1"
 
 
 @pytest.fixture

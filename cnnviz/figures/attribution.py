@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 
 from cnnviz.explain import Explanation, SanityCheck
+from cnnviz.figures.labels import fit_lines
 from cnnviz.figures.montage import GAP, _font, _lut, overlay
 
 __all__ = ["heatmap_image", "map_overlay", "map_row", "signed_image", "similarity_figure"]
@@ -89,10 +90,8 @@ def map_row(
         canvas.paste(
             picture.convert("RGB").resize((side, side), Image.Resampling.BILINEAR), (left, GAP)
         )
-        for line, text in enumerate(caption.split("\n")[:2]):
-            draw.text(
-                (left + 2, GAP + side + 2 + 15 * line), text[:28], fill=(30, 30, 30), font=font
-            )
+        for line, text in enumerate(fit_lines(caption, font, side - 4)):
+            draw.text((left + 2, GAP + side + 2 + 15 * line), text, fill=(30, 30, 30), font=font)
     return canvas
 
 

@@ -77,7 +77,8 @@ def shape_figure(probe: Probe, highlight: str | None = None) -> go.Figure:
     """How the map shape changes through the network: spatial side falls, channels rise.
 
     Bars give the channels of each main layer with map output (log scale, right axis), the line
-    gives the spatial side H (left axis). ``highlight`` marks the selected layer.
+    gives the spatial side H (left axis), drawn over the bars. ``highlight`` marks the selected
+    layer.
     """
     layers = [x for x in probe.layers if x.is_main and x.is_map]
     names = [x.name for x in layers]
@@ -90,39 +91,43 @@ def shape_figure(probe: Probe, highlight: str | None = None) -> go.Figure:
         y=channels,
         name="channels",
         marker_color=colors,
-        yaxis="y2",
         hovertemplate="%{x}: %{y} channels<extra></extra>",
     )
+    # The line lives on the overlaying axis: plotly draws those traces on top, so bars never
+    # hide it.
     fig.add_scatter(
         x=names,
         y=sides,
         name="height = width (px)",
         mode="lines+markers",
         line={"color": "#ff7f0e", "width": 3},
+        yaxis="y2",
         cliponaxis=False,
         hovertemplate="%{x}: %{y} px<extra></extra>",
     )
     # Channel counts are powers of two or near them: label the log axis at powers of two, in
-    # full ("512", not plotly's minor-tick digits "2, 5"), with room for them on the right.
+    # full ("512", not plotly's minor-tick digits "2, 5"). The axis starts below 1, so a
+    # one-channel input still has a visible bar.
     powers = [2**k for k in range(0, 1 + max(channels, default=1).bit_length())]
     powers = powers if len(powers) <= 7 else powers[::2]
     top = max(channels, default=1) * 1.25
     fig.update_layout(
         title="Shape through the network: maps shrink, channels grow",
         yaxis={
-            "title": "height = width (px)",
-            "range": [0, max(sides, default=1) * 1.1],
-            "automargin": True,
-        },
-        yaxis2={
             "title": "channels",
-            "overlaying": "y",
             "side": "right",
             "type": "log",
-            "range": [0, math.log10(top)],
+            "range": [math.log10(0.5), math.log10(top)],
             "tickvals": powers,
             "ticktext": [str(p) for p in powers],
             "showgrid": False,
+            "automargin": True,
+        },
+        yaxis2={
+            "title": "height = width (px)",
+            "overlaying": "y",
+            "side": "left",
+            "range": [0, max(sides, default=1) * 1.1],
             "automargin": True,
         },
         xaxis={"showticklabels": len(names) <= 30, "tickangle": -45, "automargin": True},

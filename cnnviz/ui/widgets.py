@@ -54,8 +54,10 @@ def sidebar() -> None:
         weights = st.selectbox(
             "Weights", WEIGHT_CHOICES, key=Keys.WEIGHTS, bind="query-params",
             persist_state="session",
-            help="auto: pretrained if already on this computer, else random. pretrained: "
-            "learned on ImageNet (downloaded once). random: an untrained network. checkpoint: "
+            help="auto: pretrained if on this computer; small files (up to "
+            f"{cnnviz.models.AUTO_DOWNLOAD_MAX_MB} MB) download by themselves when online, "
+            "larger ones on a button; else random. pretrained: learned on ImageNet (downloaded "
+            "once). random: an untrained network. checkpoint: "
             "a state dict file of your own. trained: the model you trained on the Training page.",
         )  # fmt: skip
         if weights == "checkpoint":

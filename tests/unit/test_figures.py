@@ -315,19 +315,25 @@ def test_shape_figure_one_bar_per_main_map_layer(lenet5_probe: Probe) -> None:
 
 def test_shape_figure_labels_channels_in_full_and_clips_nothing(lenet5_probe: Probe) -> None:
     """Channel ticks are whole numbers at powers of two ("16", not plotly's minor "2, 5"), the
-    axes hold the tallest bar and the largest side with room, and the line's markers at the
-    edges are not cut."""
+    axes hold the tallest bar and the largest side with room, a one-channel bar is visible
+    (the log axis starts below 1), and the line is drawn over the bars (overlaying axis) with
+    its edge markers not cut."""
     fig = shape_figure(lenet5_probe)
     bars, line = fig.data
-    axis = fig.layout.yaxis2
-    assert list(axis.ticktext) == [str(v) for v in axis.tickvals]
-    assert all(v & (v - 1) == 0 for v in axis.tickvals)  # powers of two
-    assert max(axis.tickvals) >= max(bars.y)
-    assert 10 ** axis.range[1] > max(bars.y)
-    assert fig.layout.yaxis.range[1] > max(line.y)
+    channels, sides = fig.layout.yaxis, fig.layout.yaxis2
+    assert bars.yaxis in (None, "y")
+    assert line.yaxis == "y2"
+    assert sides.overlaying == "y"
+    assert channels.type == "log"
+    assert list(channels.ticktext) == [str(v) for v in channels.tickvals]
+    assert all(v & (v - 1) == 0 for v in channels.tickvals)  # powers of two
+    assert max(channels.tickvals) >= max(bars.y)
+    assert 10 ** channels.range[0] < min(bars.y) == 1
+    assert 10 ** channels.range[1] > max(bars.y)
+    assert sides.range[1] > max(line.y)
     assert line.cliponaxis is False
-    assert axis.automargin
-    assert fig.layout.yaxis.automargin
+    assert channels.automargin
+    assert sides.automargin
 
 
 def test_shape_figure_skips_vectors_and_non_main_layers(lenet5_probe: Probe) -> None:

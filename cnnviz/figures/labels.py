@@ -1,0 +1,66 @@
+"""Text drawn onto pictures: captions fitted to a width by whole words, never cut mid-word."""
+
+from __future__ import annotations
+
+from PIL import ImageFont
+
+__all__ = ["fit_lines"]
+
+ELLIPSIS = "…"
+
+
+def fit_lines(
+    text: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont, width: float, lines: int = 2
+) -> list[str]:
+    """Break ``text`` into at most ``lines`` lines no wider than ``width`` pixels.
+
+    Breaks at spaces (a ``"\\n"`` in ``text`` forces a break). Text that does not fit ends
+    with "…" after the last whole word that fits; a single word wider than a line is the one
+    case that is shortened inside the word (with "…"), since there is no space to break at.
+
+    Args:
+        text: The caption.
+        font: The font it is drawn with (PIL measures it).
+        width: The room per line in pixels.
+        lines: The most lines to use.
+
+    Returns:
+        The lines, each at most ``width`` pixels wide.
+    """
+    words = [w for part in text.split("\n") for w in (*part.split(), "\n")][:-1]
+    result: list[str] = []
+    current = ""
+    for index, word in enumerate(words):
+        if word == "\n" or (current and font.getlength(f"{current} {word}") > width):
+            result.append(current)
+            current = ""
+            if len(result) == lines:
+                if any(w != "\n" for w in words[index:]):
+                    return _ellipsize(result, font, width)
+                break
+            if word == "\n":
+                continue
+        current = f"{current} {word}".strip()
+    else:
+        result.append(current)
+    return [_shorten(line, font, width) for line in result]
+
+
+def _ellipsize(
+    lines: list[str], font: ImageFont.ImageFont | ImageFont.FreeTypeFont, width: float
+) -> list[str]:
+    """Mark the last line as cut: drop whole words until "…" fits after it."""
+    lines = [_shorten(line, font, width) for line in lines[:-1]] + lines[-1:]
+    words = lines[-1].split()
+    while len(words) > 1 and font.getlength(" ".join(words) + ELLIPSIS) > width:
+        words.pop()
+    return [*lines[:-1], _shorten(" ".join(words) + ELLIPSIS, font, width)]
+
+
+def _shorten(line: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont, width: float) -> str:
+    """A line that is one over-wide word: cut inside it, with "…"."""
+    if font.getlength(line) <= width:
+        return line
+    while len(line) > 1 and font.getlength(line.rstrip(ELLIPSIS) + ELLIPSIS) > width:
+        line = line.rstrip(ELLIPSIS)[:-1]
+    return line.rstrip(ELLIPSIS) + ELLIPSIS
