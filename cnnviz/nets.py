@@ -12,10 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+import torch
 from torch import nn
 
 __all__ = [
     "ACTIVATIONS",
+    "Activation",
     "BasicBlock",
     "DepthwiseSeparable",
     "LeNet5",
@@ -26,17 +29,50 @@ __all__ = [
 ]
 
 PoolKind = Literal["max", "avg"]
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "leaky_relu": lambda: nn.LeakyReLU(0.1),
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-    "relu6": nn.ReLU6,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
+
+
+@dataclass(frozen=True, slots=True)
+class Activation:
+    """One activation function: its name on screen, its layer, and the same as PyTorch code.
+
+    The layer (:attr:`module`) is the one definition of the function: our nets build it, the
+    Convolution page applies it to numbers (:meth:`apply`), the code snippets spell it.
+
+    Attributes:
+        label: Short name for the pages (``"leaky ReLU"``).
+        formula: What it does to a number ``x``, as a student reads it (``"0.1·x below 0"``).
+        module: Makes the layer, e.g. ``nn.LeakyReLU(0.1)``.
+        code: The same function in a PyTorch snippet, ``{}`` standing for the tensor
+            (``"F.leaky_relu({}, 0.1)"``).
+    """
+
+    label: str
+    formula: str
+    module: Callable[[], nn.Module]
+    code: str
+
+    def apply(self, values: np.ndarray | float) -> np.ndarray:
+        """The function applied to every number of ``values`` (any shape), in float64."""
+        x = torch.from_numpy(np.array(values, dtype=np.float64))  # a copy: writable
+        with torch.no_grad():
+            return self.module()(x).numpy()
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": Activation("ReLU", "max(0, x)", nn.ReLU, "F.relu({})"),
+    "leaky_relu": Activation(
+        "leaky ReLU", "0.1·x below 0", lambda: nn.LeakyReLU(0.1), "F.leaky_relu({}, 0.1)"
+    ),
+    "elu": Activation("ELU", "e^x − 1 below 0", nn.ELU, "F.elu({})"),
+    "gelu": Activation("GELU", "x·Φ(x), a smooth ReLU", nn.GELU, "F.gelu({})"),
+    "silu": Activation("SiLU", "x·sigmoid(x)", nn.SiLU, "F.silu({})"),
+    "relu6": Activation("ReLU6", "min(max(0, x), 6)", nn.ReLU6, "F.relu6({})"),
+    "tanh": Activation("tanh", "squashes to −1..1", nn.Tanh, "torch.tanh({})"),
+    "sigmoid": Activation("sigmoid", "1 / (1 + e^−x): 0..1", nn.Sigmoid, "torch.sigmoid({})"),
 }
-"""Activation functions our nets can use, by name (leaky ReLU with slope 0.1 below zero)."""
+"""The activation functions of cnnviz, by name: the one table our nets, the training options and
+the Convolution page share (leaky ReLU with slope 0.1 below zero, larger than PyTorch's default
+0.01, so the slope shows in the numbers)."""
 # Batch-norm momentum of SmallMobileNet: a small data set gives few steps per epoch, and with
 # PyTorch's default 0.1 the running statistics used at evaluation lag far behind the fast-changing
 # depthwise weights (validation accuracy near chance after the first epochs).
@@ -106,7 +142,7 @@ def _stem(
     stem = nn.Sequential()
     stem.add_module("conv", nn.Conv2d(in_channels, width, 3, padding=1, bias=not batch_norm))
     stem.add_module("bn", _norm(width, batch_norm, momentum))
-    stem.add_module("relu", ACTIVATIONS[activation]())
+    stem.add_module("relu", ACTIVATIONS[activation].module())
     return stem
 
 
@@ -148,7 +184,7 @@ class LeNet5(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        act = ACTIVATIONS[activation]
+        act = ACTIVATIONS[activation].module
         self.features = nn.Sequential()
         self.features.add_module("c1", nn.Conv2d(in_channels, 6, kernel_size=5))
         if batch_norm:
@@ -209,7 +245,7 @@ class TinyVGG(nn.Module):
                 )
                 if batch_norm:
                     self.features.add_module(f"bn{block}_{conv}", nn.BatchNorm2d(width))
-                self.features.add_module(f"relu{block}_{conv}", ACTIVATIONS[activation]())
+                self.features.add_module(f"relu{block}_{conv}", ACTIVATIONS[activation].module())
                 channels = width
             self.features.add_module(f"pool{block}", nn.MaxPool2d(2, 2))
         self.classifier = nn.Sequential()
@@ -253,7 +289,7 @@ class BasicBlock(nn.Module):
         bias = not batch_norm
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=bias)
         self.bn1 = _norm(out_channels, batch_norm)
-        self.relu = ACTIVATIONS[activation]()
+        self.relu = ACTIVATIONS[activation].module()
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=bias)
         self.bn2 = _norm(out_channels, batch_norm)
         if stride != 1 or in_channels != out_channels:
@@ -346,10 +382,10 @@ class DepthwiseSeparable(nn.Module):
             in_channels, in_channels, 3, stride, padding=1, groups=in_channels, bias=bias
         )
         self.bn1 = _norm(in_channels, batch_norm, MOBILE_BN_MOMENTUM)
-        self.relu1 = ACTIVATIONS[activation]()
+        self.relu1 = ACTIVATIONS[activation].module()
         self.pointwise = nn.Conv2d(in_channels, out_channels, 1, bias=bias)
         self.bn2 = _norm(out_channels, batch_norm, MOBILE_BN_MOMENTUM)
-        self.relu2 = ACTIVATIONS[activation]()
+        self.relu2 = ACTIVATIONS[activation].module()
 
     def forward(self, x):
         x = self.relu1(self.bn1(self.depthwise(x)))

@@ -18,10 +18,11 @@ from cnnviz.steps.arithmetic import (
 )
 from cnnviz.steps.code import pytorch_code
 from cnnviz.steps.convolution import (
-    ACTIVATIONS,
     ConvStep,
     ConvSteps,
     activate,
+    activation_label,
+    activation_names,
     conv_steps,
     steps_from_padded,
 )
@@ -51,7 +52,6 @@ from cnnviz.steps.pooling import (
 )
 
 __all__ = [
-    "ACTIVATIONS",
     "KERNELS",
     "KERNEL_LABELS",
     "WORKED_EXAMPLE",
@@ -62,6 +62,8 @@ __all__ = [
     "PoolSteps",
     "PoolingComparison",
     "activate",
+    "activation_label",
+    "activation_names",
     "compare_pooling",
     "conv_layer_input",
     "conv_layers",

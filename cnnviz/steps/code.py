@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.steps.convolution import ConvSteps
+from cnnviz.nets import ACTIVATIONS
+from cnnviz.steps.convolution import ConvSteps, activation_label
 
 __all__ = ["pytorch_code"]
 
-_ACTIVATION_CODE = {
-    "none": "",
-    "relu": "F.relu",
-    "leaky_relu": "lambda t: F.leaky_relu(t, 0.1)",
-    "sigmoid": "torch.sigmoid",
-    "tanh": "torch.tanh",
-}
 MAX_LITERAL = 400  # numbers written out; beyond that the input is random of the same shape
 
 
@@ -38,10 +32,13 @@ def pytorch_code(steps: ConvSteps, activation: str = "none") -> str:
 
     Args:
         steps: A :class:`ConvSteps` from :func:`conv_steps`.
-        activation: A name of :data:`ACTIVATIONS`.
+        activation: ``"none"`` or a name of :data:`cnnviz.nets.ACTIVATIONS`.
 
     Returns:
         Python source code, runnable as it is.
+
+    Raises:
+        InputError: Unknown activation name.
     """
     p = steps.padding
     hp, wp = steps.padded.shape[1:]
@@ -82,13 +79,9 @@ def pytorch_code(steps: ConvSteps, activation: str = "none") -> str:
         f"y2 = F.conv2d(x, weight, bias, {settings})",
         "assert torch.equal(y, y2)",
     ]
-    act = _ACTIVATION_CODE.get(activation, "")
-    if act:
-        lines.append(
-            f"a = ({act})(y)  # the activation that follows"
-            if "lambda" in act
-            else f"a = {act}(y)  # the activation that follows"
-        )
+    activation_label(activation)  # refuses an unknown name
+    if activation in ACTIVATIONS:
+        lines.append(f"a = {ACTIVATIONS[activation].code.format('y')}  # the activation after it")
     lines.append(
         f"print(y.shape)  # torch.Size([1, {c_out}, {steps.out_shape[0]}, {steps.out_shape[1]}])"
     )

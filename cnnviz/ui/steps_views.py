@@ -100,7 +100,7 @@ def conv_settings(page: str = "conv") -> ConvSettings:
     dilation = c.number_input("Dilation", 1, 4, 1, key=f"{page}.dilation")
     bias = d.number_input("Bias", -100.0, 100.0, 0.0, 0.5, key=f"{page}.bias")
     activation = e.selectbox(
-        "Then", list(steps.ACTIVATIONS), format_func=steps.ACTIVATIONS.get,
+        "Then", steps.activation_names(), format_func=steps.activation_label,
         key=f"{page}.activation", help="The activation applied to each output value.",
     )  # fmt: skip
     speed = f.selectbox("Speed", list(SPEEDS), index=1, key=f"{page}.speed")

@@ -78,6 +78,11 @@ def test_padding_bias_and_relu_change_the_animation(open_page, text, charts, arr
     equation = figure["frames"][0]["data"][-1]["text"][0]
     assert "+ bias (−2)" in equation
     assert "ReLU(" in equation
+    options = at.selectbox(key="conv.activation").options
+    assert options[:3] == ["none", "ReLU", "leaky ReLU"]  # the labels of the nets' table
+    assert len(options) == 9
+    (code,) = at.code
+    assert "a = F.relu(y)" in code.value
 
 
 def test_settings_with_no_output_are_refused_with_a_sentence(open_page, text, charts):

@@ -5,11 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F  # noqa: N812
 from PIL import Image
 from torch import nn
 
 import cnnviz
-from cnnviz.nets import BasicBlock, DepthwiseSeparable, LeNet5, SmallMobileNet, SmallResNet, TinyVGG
+from cnnviz.nets import (
+    ACTIVATIONS,
+    BasicBlock,
+    DepthwiseSeparable,
+    LeNet5,
+    SmallMobileNet,
+    SmallResNet,
+    TinyVGG,
+)
 from cnnviz.training import DoneEvent
 
 
@@ -67,6 +76,42 @@ def test_lenet5_options_change_classes_and_input_channels() -> None:
     assert net.features.c1.weight.shape == (6, 3, 5, 5)
     assert net(torch.zeros(1, 3, 32, 32)).shape == (1, 3)
     assert n_params(net) == 61706 - 156 + 6 * (3 * 25 + 1) - 850 + (84 * 3 + 3)
+
+
+LAYERS = {
+    "relu": (nn.ReLU, F.relu),
+    "leaky_relu": (nn.LeakyReLU, lambda t: F.leaky_relu(t, 0.1)),
+    "elu": (nn.ELU, F.elu),
+    "gelu": (nn.GELU, F.gelu),
+    "silu": (nn.SiLU, F.silu),
+    "relu6": (nn.ReLU6, F.relu6),
+    "tanh": (nn.Tanh, torch.tanh),
+    "sigmoid": (nn.Sigmoid, torch.sigmoid),
+}
+
+
+def test_one_table_of_activations_keeps_the_training_names() -> None:
+    assert list(ACTIVATIONS) == list(LAYERS)  # the Training page and the CLI offer these
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_each_activation_is_its_layer_its_function_and_its_code(name: str) -> None:
+    layer_type, function = LAYERS[name]
+    activation = ACTIVATIONS[name]
+    assert type(activation.module()) is layer_type
+    assert activation.label
+    assert activation.formula
+    t = torch.linspace(-7, 7, 29, dtype=torch.float64)
+    torch.testing.assert_close(torch.from_numpy(activation.apply(t.numpy())), function(t))
+    snippet = eval(activation.code.format("t"), {"F": F, "torch": torch, "t": t})
+    torch.testing.assert_close(snippet, function(t))
+    net = LeNet5(activation=name).eval()
+    assert type(net.features.act1) is layer_type
+
+
+def test_leaky_relu_slope_is_one_tenth() -> None:
+    assert ACTIVATIONS["leaky_relu"].module().negative_slope == 0.1
+    np.testing.assert_allclose(ACTIVATIONS["leaky_relu"].apply([-2.0, 3.0]), [-0.2, 3.0])
 
 
 @pytest.mark.parametrize(

@@ -14,14 +14,15 @@ from hypothesis import strategies as st
 from PIL import Image
 from torch import nn
 
-from cnnviz import InputError, load_sample, probe
+from cnnviz import InputError, load_sample, nets, probe
 from cnnviz.models import Model, ModelSpec
 from cnnviz.probe import Geometry, Layer, Probe, ReceptiveField
 from cnnviz.steps import (
-    ACTIVATIONS,
     KERNELS,
     WORKED_EXAMPLE,
     activate,
+    activation_label,
+    activation_names,
     compare_pooling,
     conv_layer_input,
     conv_layers,
@@ -483,22 +484,46 @@ def test_param_count_formula_fills_in_the_numbers() -> None:
         param_count(3, 4, 6, groups=3)
 
 
-@pytest.mark.parametrize("name", list(ACTIVATIONS))
+# PyTorch's own functions, written out here: the oracle for the names of the one table.
+TORCH_ACTIVATIONS = {
+    "none": lambda t: t,
+    "relu": F.relu,
+    "leaky_relu": lambda t: F.leaky_relu(t, 0.1),
+    "elu": F.elu,
+    "gelu": F.gelu,
+    "silu": F.silu,
+    "relu6": F.relu6,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+}
+
+
+def test_the_convolution_page_offers_none_and_the_nets_activations() -> None:
+    assert activation_names() == tuple(TORCH_ACTIVATIONS)
+    assert activation_names()[1:] == tuple(nets.ACTIVATIONS)
+    assert activation_label("none") == "none"
+    assert activation_label("leaky_relu") == nets.ACTIVATIONS["leaky_relu"].label == "leaky ReLU"
+
+
+@pytest.mark.parametrize("name", list(TORCH_ACTIVATIONS))
 def test_activate_matches_torch(name: str) -> None:
-    values = np.linspace(-3, 3, 13)
-    expected = {
-        "none": lambda t: t,
-        "relu": F.relu,
-        "leaky_relu": lambda t: F.leaky_relu(t, 0.1),
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-    }[name](tensor(values))
+    values = np.linspace(-7, 7, 29)
+    expected = TORCH_ACTIVATIONS[name](tensor(values))
     torch.testing.assert_close(tensor(activate(values, name)), expected)
 
 
+def test_activate_by_hand() -> None:
+    np.testing.assert_array_equal(activate([-2.0, 3.0], "relu"), [0.0, 3.0])
+    np.testing.assert_allclose(activate([-2.0, 3.0], "leaky_relu"), [-0.2, 3.0])  # slope 0.1
+    np.testing.assert_array_equal(activate([-1.0, 7.0], "relu6"), [0.0, 6.0])
+    assert float(activate(0.0, "sigmoid")) == 0.5
+
+
 def test_activate_refuses_an_unknown_name() -> None:
-    with pytest.raises(InputError, match="Unknown activation 'gelu'"):
-        activate(1.0, "gelu")
+    with pytest.raises(InputError, match="Unknown activation 'swish'; choose one of none, relu"):
+        activate(1.0, "swish")
+    with pytest.raises(InputError, match="Unknown activation"):
+        activation_label("swish")
 
 
 # --- pool_steps ------------------------------------------------------------------------------
@@ -617,7 +642,7 @@ def test_filter_image_is_the_convolution_of_the_gray_photo() -> None:
     np.testing.assert_allclose(result, expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("activation", ["none", "relu", "leaky_relu"])
+@pytest.mark.parametrize("activation", list(TORCH_ACTIVATIONS))
 def test_pytorch_code_runs_and_computes_the_same(activation: str) -> None:
     x = np.random.default_rng(0).integers(-5, 5, (2, 6, 6)).astype(float)
     w = np.random.default_rng(1).integers(-2, 3, (4, 1, 3, 3)).astype(float)
@@ -628,8 +653,10 @@ def test_pytorch_code_runs_and_computes_the_same(activation: str) -> None:
     exec(compile(code, "snippet", "exec"), scope)
     np.testing.assert_array_equal(scope["y"][0].detach().numpy(), result.output)
     if activation != "none":
-        expected = activate(result.output, activation)
-        np.testing.assert_allclose(scope["a"][0].detach().numpy(), expected)
+        totals = np.stack([result.totals(o) for o in range(4)])
+        torch.testing.assert_close(scope["a"][0], TORCH_ACTIVATIONS[activation](tensor(totals)))
+    else:
+        assert "a = " not in code
 
 
 # --- real layers -----------------------------------------------------------------------------

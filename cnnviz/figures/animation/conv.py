@@ -24,7 +24,7 @@ from cnnviz.figures.animation.frames import (
     frame_positions,
     number,
 )
-from cnnviz.steps import ACTIVATIONS, ConvStep, ConvSteps, activate
+from cnnviz.steps import ConvStep, ConvSteps, activate, activation_label
 
 __all__ = ["conv_animation", "conv_equation"]
 
@@ -57,7 +57,9 @@ def conv_equation(step: ConvStep, activation: str = "none", channel: int | None 
         )
     if activation != "none":
         after = number(float(activate(step.total, activation)))
-        lines[-1] += f"    →    {ACTIVATIONS[activation]}({number(step.total)}) = <b>{after}</b>"
+        lines[-1] += (
+            f"    →    {activation_label(activation)}({number(step.total)}) = <b>{after}</b>"
+        )
     return "<br>".join(lines)
 
 
@@ -94,7 +96,7 @@ def conv_animation(
         steps: From :func:`cnnviz.steps.conv_steps`.
         out_channel: The output channel animated.
         channel: The input channel drawn (default: the first one ``out_channel`` reads).
-        activation: A name of :data:`cnnviz.steps.ACTIVATIONS`.
+        activation: One of :func:`cnnviz.steps.activation_names`.
         max_frames: At most this many frames (see :func:`frame_positions`).
         frame_ms: Milliseconds per frame when playing (default: about 24 s in all).
         title: Figure title (default: the sizes and settings).
@@ -118,7 +120,9 @@ def conv_animation(
     ]  # fmt: skip
     if activation != "none":
         after = activate(steps.output[out_channel], activation)
-        grids.append(_Grid(f"after {ACTIVATIONS[activation]}", after, LIGHT_DIVERGING, mid=0.0))
+        grids.append(
+            _Grid(f"after {activation_label(activation)}", after, LIGHT_DIVERGING, mid=0.0)
+        )
     s, d, kk = steps.stride, steps.dilation, steps.kernel
     h, w = steps.padded.shape[1:]
     title = title or (
