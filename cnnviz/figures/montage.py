@@ -7,7 +7,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import plotly.colors
@@ -16,10 +16,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from torch import nn
 
 from cnnviz.probe import Layer
-
-if TYPE_CHECKING:
-    pass
-
+from cnnviz.steps import first_conv_weight
 
 Scale = Literal["shared", "channel"]
 COLORMAPS = ("viridis", "magma", "gray", "RdBu")
@@ -219,15 +216,13 @@ def first_conv_weights(weights: nn.Module | Mapping[str, torch.Tensor]) -> np.nd
     """The first convolution's kernels, averaged over input channels: float32 (C_out, kH, kW).
 
     Args:
-        weights: A module or a state dict; the first 4-D tensor is the first conv's weight.
+        weights: A module or a state dict; its first convolution is the one
+            :func:`cnnviz.steps.first_conv_name` finds (the same everywhere in cnnviz).
 
     Raises:
-        ValueError: No convolution weights in it.
+        InputError: No convolution weights in it (a ``ValueError``).
     """
-    state = weights.state_dict() if isinstance(weights, nn.Module) else weights
-    kernel = next((t for t in state.values() if t.ndim == 4), None)
-    if kernel is None:
-        raise ValueError("These weights hold no convolution.")
+    _, kernel = first_conv_weight(weights)
     return kernel.detach().float().cpu().mean(dim=1).numpy()
 
 

@@ -26,6 +26,7 @@ from cnnviz.steps.convolution import (
     conv_steps,
     steps_from_padded,
 )
+from cnnviz.steps.digest import digest
 from cnnviz.steps.inputs import (
     KERNEL_LABELS,
     KERNELS,
@@ -33,6 +34,7 @@ from cnnviz.steps.inputs import (
     digit_grid,
     filter_image,
     fit_channels,
+    grid_values,
     image_crop,
     kernel,
 )
@@ -41,6 +43,9 @@ from cnnviz.steps.layers import (
     conv_layer_input,
     conv_layers,
     first_conv,
+    first_conv_name,
+    first_conv_weight,
+    layer_module,
     layer_patch,
 )
 from cnnviz.steps.pooling import (
@@ -68,12 +73,17 @@ __all__ = [
     "conv_layer_input",
     "conv_layers",
     "conv_steps",
+    "digest",
     "digit_grid",
     "filter_image",
     "first_conv",
+    "first_conv_name",
+    "first_conv_weight",
     "fit_channels",
+    "grid_values",
     "image_crop",
     "kernel",
+    "layer_module",
     "layer_patch",
     "output_size",
     "output_size_formula",

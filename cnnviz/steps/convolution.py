@@ -22,6 +22,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from cnnviz.errors import InputError
 from cnnviz.nets import ACTIVATIONS, Activation
 from cnnviz.steps.arithmetic import output_size
+from cnnviz.steps.digest import digest
 
 __all__ = [
     "ConvStep",
@@ -136,6 +137,22 @@ class ConvSteps:
     def kernel(self) -> int:
         """Kernel side ``K``."""
         return int(self.weight.shape[-1])
+
+    @property
+    def in_channels(self) -> int:
+        """Input channels ``C_in`` (every group's)."""
+        return int(self.weight.shape[1]) * self.groups
+
+    @property
+    def out_channels(self) -> int:
+        """Output channels ``C_out``."""
+        return int(self.weight.shape[0])
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of the input, kernels, bias and settings (a cache key)."""
+        settings = (self.stride, self.padding, self.dilation, self.groups)
+        return digest(self.padded, self.is_padding, self.weight, self.bias, settings)
 
     @property
     def span(self) -> int:

@@ -7,6 +7,7 @@ where the image gets brighter from left to right.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -24,6 +25,7 @@ __all__ = [
     "digit_grid",
     "filter_image",
     "fit_channels",
+    "grid_values",
     "image_crop",
     "kernel",
 ]
@@ -103,6 +105,21 @@ def fit_channels(weight: np.ndarray, channels: int) -> np.ndarray:
     if channels == 1:
         return w.sum(axis=1, keepdims=True)
     raise InputError(f"A kernel over {w.shape[1]} channels cannot read {channels} channels.")
+
+
+def grid_values(rows: Sequence[Sequence[float | None]] | np.ndarray) -> np.ndarray:
+    """Numbers typed into a grid as a float64 (H, W) array; a blank or non-number cell is 0.
+
+    Raises:
+        InputError: The rows are not a rectangle of numbers.
+    """
+    try:
+        grid = np.asarray(rows, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InputError("Type one number in every cell of the grid.") from error
+    if grid.ndim != 2 or min(grid.shape) < 1:
+        raise InputError(f"The grid must be rows of numbers; got shape {grid.shape}.")
+    return np.nan_to_num(grid, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def digit_grid(digit: int, side: int = 12) -> np.ndarray:

@@ -8,6 +8,7 @@ reads, with the layer's zero padding where the block touches the border.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,16 @@ from cnnviz.errors import InputError
 from cnnviz.models import Model
 from cnnviz.steps.convolution import ConvSteps, steps_from_padded
 
-__all__ = ["LayerPatch", "conv_layer_input", "conv_layers", "first_conv", "layer_patch"]
+__all__ = [
+    "LayerPatch",
+    "conv_layer_input",
+    "conv_layers",
+    "first_conv",
+    "first_conv_name",
+    "first_conv_weight",
+    "layer_module",
+    "layer_patch",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,14 @@ class LayerPatch:
             return "pointwise"
         return "grouped" if self.groups > 1 else "standard"
 
+    def difference(self, recorded: np.ndarray) -> float:
+        """Largest ``|difference|`` between the block and the same block of what the layer
+        computed in the network (its recorded output, (C_out, H, W))."""
+        r0, c0 = self.origin
+        n_h, n_w = self.steps.out_shape
+        real = recorded[self.out_channel, r0 : r0 + n_h, c0 : c0 + n_w]
+        return float(np.abs(self.steps.output[0] - real).max())
+
 
 def conv_layers(model: Model) -> tuple[str, ...]:
     """Names of the square, zero-padded 2-D convolutions of a model, in definition order."""
@@ -68,28 +86,65 @@ def conv_layers(model: Model) -> tuple[str, ...]:
     )
 
 
-def first_conv(model: Model) -> tuple[str, np.ndarray, np.ndarray]:
-    """The first convolution's name, learned kernels (C_out, C_in, K, K) and biases (C_out,).
+def first_conv_name(weights: nn.Module | Mapping[str, torch.Tensor]) -> str | None:
+    """Module path of a network's first 2-D convolution, or ``None`` when it has none.
+
+    The one definition of "the first convolution" in cnnviz: the first ``<path>.weight`` with
+    four dimensions (C_out, C_in / groups, kH, kW) in definition order, which is the order of the
+    state dict and, for every network of the registry, the order the image meets the layers.
+    A state dict carries no module types, so the same rule serves modules and saved weights.
+
+    Args:
+        weights: A module, or a state dict (e.g. a training snapshot).
+    """
+    state = weights.state_dict() if isinstance(weights, nn.Module) else weights
+    for key, tensor in state.items():
+        path, _, leaf = key.rpartition(".")
+        if leaf == "weight" and tensor.ndim == 4:
+            return path
+    return None
+
+
+def first_conv_weight(weights: nn.Module | Mapping[str, torch.Tensor]) -> tuple[str, torch.Tensor]:
+    """The first 2-D convolution (see :func:`first_conv_name`): its path and its weight.
+
+    Returns:
+        (path, weight (C_out, C_in / groups, kH, kW)) as stored, not copied.
 
     Raises:
-        InputError: The model has no square 2-D convolution.
+        InputError: No 2-D convolution in these weights.
     """
-    names = conv_layers(model)
-    if not names:
-        raise InputError(f"{model.spec.label} has no square 2-D convolution.")
-    module = _module(model, names[0])
-    weight = module.weight.detach().double().cpu().numpy()
-    bias = (
-        module.bias.detach().double().cpu().numpy()
-        if module.bias is not None
-        else np.zeros(weight.shape[0])
-    )
-    return names[0], weight, bias
+    state = weights.state_dict() if isinstance(weights, nn.Module) else weights
+    name = first_conv_name(state)
+    if name is None:
+        raise InputError("These weights hold no convolution: no 4-D '<layer>.weight' tensor.")
+    return name, state[f"{name}.weight"]
+
+
+def first_conv(model: Model) -> tuple[str, np.ndarray, np.ndarray]:
+    """The first convolution's name, learned kernels (C_out, C_in, kH, kW) and biases (C_out,).
+
+    Raises:
+        InputError: The model has no 2-D convolution.
+    """
+    state = model.module.state_dict()
+    name = first_conv_name(state)
+    if name is None:
+        raise InputError(f"{model.spec.label} has no 2-D convolution.")
+    weight = state[f"{name}.weight"].detach().double().cpu().numpy()
+    bias = state.get(f"{name}.bias")
+    biases = bias.detach().double().cpu().numpy() if bias is not None else np.zeros(len(weight))
+    return name, weight, biases
+
+
+def layer_module(model: Model, name: str) -> nn.Module | None:
+    """The module behind a probed layer name: its path, or ``<path>_<k>`` for its k-th call."""
+    modules = dict(model.module.named_modules())
+    return modules.get(name if name in modules else name.rsplit("_", 1)[0])
 
 
 def _module(model: Model, name: str) -> nn.Conv2d:
-    base = name.rsplit("_", 1)[0] if name not in dict(model.module.named_modules()) else name
-    module = dict(model.module.named_modules()).get(base)
+    module = layer_module(model, name)
     if not isinstance(module, nn.Conv2d):
         raise InputError(f"{name} is not a 2-D convolution layer of {model.spec.label}.")
     return module

@@ -65,8 +65,7 @@ def conv_input(page: str = "conv") -> tuple[np.ndarray, str]:
         st.caption("Type numbers into the grid; the animation follows.")
         start = np.asarray(steps.WORKED_EXAMPLE).astype(int).tolist()
         edited = st.data_editor(start, key=f"{page}.grid", num_rows="fixed")
-        grid = np.asarray(edited, dtype=np.float64)
-        return np.nan_to_num(grid)[None], "your grid"
+        return steps.grid_values(edited)[None], "your grid"
     return np.asarray(steps.WORKED_EXAMPLE)[None], "the worked example"
 
 
@@ -79,8 +78,7 @@ def conv_kernel(model: cnnviz.Model, channels: int, page: str = "conv") -> tuple
     if choice == "custom":
         start = steps.kernel("vertical_edge").astype(int).tolist()
         edited = st.data_editor(start, key=f"{page}.custom", num_rows="fixed")
-        weight = np.nan_to_num(np.asarray(edited, dtype=np.float64))
-        return steps.fit_channels(weight, channels), "your kernel"
+        return steps.fit_channels(steps.grid_values(edited), channels), "your kernel"
     if choice == "learned":
         name, weights, _ = steps.first_conv(model)
         index = b.number_input(
@@ -109,10 +107,9 @@ def conv_settings(page: str = "conv") -> ConvSettings:
 
 def formulas(result: steps.ConvSteps, size: tuple[int, int]) -> None:
     """The output-size formula and the parameter count, with the numbers filled in."""
-    k, c_out = result.kernel, result.weight.shape[0]
-    c_in = result.weight.shape[1] * result.groups
+    k = result.kernel
     h = steps.output_size_formula(size[0], k, result.stride, result.padding, result.dilation)
-    params = steps.param_count_formula(k, c_in, c_out, result.groups)
+    params = steps.param_count_formula(k, result.in_channels, result.out_channels, result.groups)
     st.markdown(
         f"**Output side** = floor((W + 2P − D(K−1) − 1) / S) + 1 = {h}  \n"
         f"**Parameters** = (K·K·C_in + 1)·C_out = {params}"
@@ -152,24 +149,14 @@ def inspector(result: steps.ConvSteps, settings: ConvSettings, page: str = "conv
 
 
 @st.cache_data(max_entries=8, show_spinner="Drawing the GIF…")
-def _gif(padded: bytes, shape: tuple, weight: bytes, wshape: tuple, setting: tuple) -> bytes:
-    stride, padding, dilation, groups, bias = setting
-    x = np.frombuffer(padded, np.float64).reshape(shape)
-    p = padding
-    x = x[:, p : x.shape[1] - p, p : x.shape[2] - p]
-    w = np.frombuffer(weight, np.float64).reshape(wshape)
-    result = steps.conv_steps(x, w, bias, stride, padding, dilation, groups)
-    return animation.conv_gif(result)
+def _conv_gif(digest: str, _result: steps.ConvSteps) -> bytes:
+    return animation.conv_gif(_result)
 
 
 def exports(result: steps.ConvSteps, settings: ConvSettings, page: str = "conv") -> None:
     """Download the animation as a GIF; the same convolution as PyTorch code."""
-    setting = (result.stride, result.padding, result.dilation, result.groups,
-               float(result.bias[0]))  # fmt: skip
     st.download_button(
-        "Download the animation (GIF)",
-        lambda: _gif(result.padded.tobytes(), result.padded.shape, result.weight.tobytes(),
-                     result.weight.shape, setting),
+        "Download the animation (GIF)", lambda: _conv_gif(result.digest, result),
         file_name="convolution.gif", mime="image/gif", key=f"{page}.gif", on_click="ignore",
         icon=":material/download:",
     )  # fmt: skip
@@ -223,8 +210,6 @@ def real_layer(model: cnnviz.Model, probe: cnnviz.Probe, page: str = "conv") -> 
     patch = steps.layer_patch(model, x, name, int(channel), (int(row), int(col)), size)
     r0, c0 = patch.origin
     n_h, n_w = patch.steps.out_shape
-    real = layer.output[channel, r0 : r0 + n_h, c0 : c0 + n_w]
-    error = float(np.abs(patch.steps.output[0] - real).max())
     shown = st.selectbox(
         "Input channel shown", list(patch.channels), key=f"{page}.in_channel",
         help="The kernel reaches through all the input channels this filter reads; pick the "
@@ -247,9 +232,13 @@ def real_layer(model: cnnviz.Model, probe: cnnviz.Probe, page: str = "conv") -> 
     )
     animation_chart(patch.steps, settings, f"{page}.layer_animation",
                     patch.channels.index(shown), title)  # fmt: skip
+    _checked(name, patch.difference(layer.output))
+
+
+def _checked(name: str, difference: float) -> None:
     st.caption(
         f"Checked against what {name} computed in the network: largest difference "
-        f"{error:.2g} (float rounding)."
+        f"{difference:.2g} (float rounding)."
     )
 
 

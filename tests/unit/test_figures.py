@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from cnnviz import figures, load_sample, probe
@@ -30,6 +31,7 @@ from cnnviz.figures import (
 )
 from cnnviz.models import Model
 from cnnviz.probe import Layer, Prediction, Probe, ReceptiveField
+from cnnviz.steps import first_conv_name
 
 ModelGetter = Callable[[str], Model]
 
@@ -412,3 +414,16 @@ def test_image_grid_places_each_image_under_its_caption() -> None:
     top = GAP + LABEL_H
     assert tuple(pixels[top + 4, GAP + 4]) == (0, 0, 0)  # image 0: black
     assert tuple(pixels[top + 4, GAP + (8 + GAP) + 4]) == (255, 255, 255)  # image 1: white
+
+
+def test_filters_show_the_first_convolution_as_steps_finds_it() -> None:
+    # A 4-D tensor that is no layer's weight comes first; then a non-square convolution.
+    module = torch.nn.Sequential(torch.nn.Conv2d(2, 3, (1, 3)), torch.nn.Conv2d(3, 4, 3))
+    state = {"anchors": torch.ones(1, 1, 2, 2), **module.state_dict()}
+    expected = module[0].weight.detach().mean(1).numpy()
+    np.testing.assert_array_equal(figures.first_conv_weights(state), expected)
+    np.testing.assert_array_equal(figures.first_conv_weights(module), expected)
+    assert first_conv_name(state) == first_conv_name(module) == "0"
+    assert figures.filters_grid(state).channels == (0, 1, 2)
+    with pytest.raises(ValueError, match="no convolution"):
+        figures.first_conv_weights({"anchors": torch.ones(1, 1, 2, 2)})

@@ -30,7 +30,9 @@ from cnnviz.steps import (
     digit_grid,
     filter_image,
     first_conv,
+    first_conv_name,
     fit_channels,
+    grid_values,
     image_crop,
     layer_patch,
     output_size,
@@ -336,14 +338,14 @@ def windows_by_loops(x: np.ndarray, k: int, s: int, p: int, d: int, out: tuple[i
 
 def test_worked_example_gives_the_textbook_output() -> None:
     x, w = np.array(WORKED_EXAMPLE), np.array(VERTICAL_EDGE)
-    expected = torch_conv(x[None], w[None, None], np.zeros(1))[0]
+    by_hand = [[6, -9, -8], [-3, -2, -3], [-3, 0, -2]]
     # The first cell by hand: left column minus right column of the top-left window.
-    assert expected[0, 0] == (7 + 4 + 3) - (3 + 3 + 2) == 6
-    np.testing.assert_array_equal(expected, [[6, -9, -8], [-3, -2, -3], [-3, 0, -2]])
+    assert by_hand[0][0] == (7 + 4 + 3) - (3 + 3 + 2)
+    np.testing.assert_array_equal(torch_conv(x[None], w[None, None], np.zeros(1))[0], by_hand)
 
     result = conv_steps(WORKED_EXAMPLE, named_kernel("vertical_edge"))
-    np.testing.assert_array_equal(result.output[0], expected)
-    np.testing.assert_array_equal(result.totals(0), expected)
+    np.testing.assert_array_equal(result.output[0], by_hand)
+    np.testing.assert_array_equal(result.totals(0), by_hand)
     step = result.step(0, 0)
     np.testing.assert_array_equal(step.window[0], x[:3, :3])
     np.testing.assert_array_equal(step.products[0], x[:3, :3] * w)
@@ -396,7 +398,7 @@ def test_conv_steps_matches_conv2d(
     )
     result = conv_steps(x, weight, bias, stride, padding, dilation, groups)
 
-    np.testing.assert_array_equal(result.output, expected)  # F.conv2d itself, bit for bit
+    # result.output is F.conv2d's own: the checks are the step-by-step sums, window by window.
     loops = windows_by_loops(x, k, stride, padding, dilation, expected.shape[1:])
     for o in range(c_out):
         torch.testing.assert_close(tensor(result.totals(o)), tensor(expected[o]))
@@ -417,7 +419,8 @@ def test_conv_steps_accepts_tensors_and_a_2d_kernel() -> None:
     x = torch.arange(16.0).reshape(4, 4)
     result = conv_steps(x, torch.ones(2, 2), bias=torch.tensor([1.0]))
     expected = F.conv2d(x[None, None].double(), torch.ones(1, 1, 2, 2).double())[0] + 1
-    np.testing.assert_array_equal(result.output, expected.numpy())
+    np.testing.assert_array_equal(result.totals(0), expected[0].numpy())
+    assert result.step(0, 0).total == 0 + 1 + 4 + 5 + 1  # the top-left window plus the bias
 
 
 def test_depthwise_and_pointwise_read_what_they_should() -> None:
@@ -638,7 +641,7 @@ def test_filter_image_is_the_convolution_of_the_gray_photo() -> None:
     result = filter_image(image, named_kernel("sobel_x"))
     assert result.shape == (20, 30)
     x = np.asarray(image, dtype=np.float64) / 255
-    expected = conv_steps(x, named_kernel("sobel_x"), padding=1).output[0]
+    expected = conv_steps(x, named_kernel("sobel_x"), padding=1).totals(0)
     np.testing.assert_allclose(result, expected, atol=1e-5)
 
 
@@ -676,6 +679,7 @@ def test_lenet5_c3_patch_reproduces_the_network(
     real = lenet5_probe.layer("features.c3").output[7, 3:7, 4:8]
     torch.testing.assert_close(tensor(patch.steps.output[0]).float(), tensor(real))
     torch.testing.assert_close(tensor(patch.steps.totals(0)).float(), tensor(real))
+    assert patch.difference(lenet5_probe.layer("features.c3").output) < 1e-5
 
 
 def test_patch_at_the_border_keeps_the_layers_padding(random_model: ModelGetter) -> None:
@@ -726,3 +730,26 @@ def test_first_conv_and_unknown_layers(random_model: ModelGetter) -> None:
     x = conv_layer_input(model, load_sample("digit_3"), "features.c1")
     with pytest.raises(InputError, match="6 output channels"):
         layer_patch(model, x, "features.c1", out_channel=6)
+
+
+def test_first_conv_is_one_rule_for_modules_and_state_dicts() -> None:
+    # The first convolution has a 1 x 3 kernel: a finder that skipped non-square kernels once
+    # named the second one here, while the filters montage showed the first.
+    module = nn.Sequential(nn.Conv2d(1, 4, (1, 3)), nn.BatchNorm2d(4), nn.Conv2d(4, 8, 3))
+    model = Model(module, POOL_SPEC, ("a", "b"), "random", "test", "first:test")
+    assert first_conv_name(module) == first_conv_name(module.state_dict()) == "0"
+    name, weight, bias = first_conv(model)
+    assert name == "0"
+    np.testing.assert_array_equal(weight, module[0].weight.detach().double().numpy())
+    np.testing.assert_array_equal(bias, module[0].bias.detach().double().numpy())
+    assert first_conv_name(nn.Sequential(nn.Linear(3, 2))) is None
+    with pytest.raises(InputError, match="Pools has no 2-D convolution"):
+        first_conv(Model(nn.Sequential(nn.Linear(3, 2)), POOL_SPEC, ("a",), "random", "t", "t:t"))
+
+
+def test_grid_values_reads_what_was_typed() -> None:
+    np.testing.assert_array_equal(grid_values([[1, None], ["2.5", 3]]), [[1.0, 0.0], [2.5, 3.0]])
+    with pytest.raises(InputError, match="rows of numbers"):
+        grid_values([1, 2, 3])
+    with pytest.raises(InputError, match="one number in every cell"):
+        grid_values([["a", 1]])
