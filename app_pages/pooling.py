@@ -31,7 +31,9 @@ with ui.error_boundary("the pooling views"):
         else:
             st.markdown(
                 f"**{layer.name}**: `{layer.description}` — adaptive pooling: PyTorch picks the "
-                f"windows so that {h} x {w} becomes {oh} x {ow}."
+                f"windows so that {h} x {w} becomes {oh} x {ow}. Output row i reads input rows "
+                f"floor(i·{h}/{oh}) to ceil((i + 1)·{h}/{oh}) − 1 (columns alike): windows may "
+                "differ in size and overlap."
             )
         view = ui.channel_controls("pool", c, shown=16)
         order = figures.channel_order(layer, view.order)[: view.limit]
@@ -65,7 +67,7 @@ with ui.error_boundary("the pooling views"):
         )
 
         st.subheader("Step by step: the window, the value kept, the output")
-        steps_views.pool_step_view(layer, channel)
+        steps_views.pool_step_view(model, layer, channel)
 
     pooled = probe.pooled_vector()
     st.subheader("Global average pooling")

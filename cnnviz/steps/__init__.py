@@ -2,11 +2,13 @@
 
 * :func:`conv_steps` / :class:`ConvSteps`: the output of ``F.conv2d`` plus, for every output
   position, the window, the element-wise products, the per-channel sums, the bias and the total.
-* :func:`pool_steps` / :class:`PoolSteps`: the output of ``F.max_pool2d`` / ``F.avg_pool2d``
-  plus every window and the chosen cell.
+* :func:`pool_steps` / :func:`pool_steps_for` / :class:`PoolSteps`: every window of a pooling
+  (fixed or adaptive, as a layer's :class:`PoolSettings` say), the kept cell and the output.
 * :func:`output_size` and :func:`param_count` (and their ``*_formula`` texts for the pages):
   ``out = floor((W + 2P - D(K-1) - 1) / S) + 1`` and ``(K·K·C_in + 1)·C_out``.
-* :func:`layer_patch`: a real layer of a real network, on a patch of its real input.
+* :func:`layer_patch` / :func:`pool_patch`: a real layer of a real network, on a block of its
+  real input.
+* :func:`first_conv_name`: the one definition of a network's first convolution.
 * :func:`pytorch_code`: the same settings as code to paste into a notebook.
 """
 
@@ -48,13 +50,14 @@ from cnnviz.steps.layers import (
     layer_module,
     layer_patch,
 )
-from cnnviz.steps.pooling import (
+from cnnviz.steps.pool_layers import (
     PoolingComparison,
-    PoolStep,
-    PoolSteps,
+    PoolPatch,
     compare_pooling,
-    pool_steps,
+    pool_patch,
 )
+from cnnviz.steps.pool_windows import PoolKind, PoolSettings, pool_settings
+from cnnviz.steps.pooling import PoolStep, PoolSteps, pool_steps, pool_steps_for, windows_steps
 
 __all__ = [
     "KERNELS",
@@ -63,6 +66,9 @@ __all__ = [
     "ConvStep",
     "ConvSteps",
     "LayerPatch",
+    "PoolKind",
+    "PoolPatch",
+    "PoolSettings",
     "PoolStep",
     "PoolSteps",
     "PoolingComparison",
@@ -89,7 +95,11 @@ __all__ = [
     "output_size_formula",
     "param_count",
     "param_count_formula",
+    "pool_patch",
+    "pool_settings",
     "pool_steps",
+    "pool_steps_for",
     "pytorch_code",
     "steps_from_padded",
+    "windows_steps",
 ]

@@ -153,6 +153,11 @@ def _conv_gif(digest: str, _result: steps.ConvSteps) -> bytes:
     return animation.conv_gif(_result)
 
 
+@st.cache_data(max_entries=8, show_spinner="Drawing the GIF…")
+def _pool_gif(digest: str, _result: steps.PoolSteps) -> bytes:
+    return animation.pool_gif(_result)
+
+
 def exports(result: steps.ConvSteps, settings: ConvSettings, page: str = "conv") -> None:
     """Download the animation as a GIF; the same convolution as PyTorch code."""
     st.download_button(
@@ -242,40 +247,29 @@ def _checked(name: str, difference: float) -> None:
     )
 
 
-POOL_KINDS = {"max": "max pooling", "avg": "average pooling", "global": "global average pooling"}
-
-
-def pool_step_view(layer: cnnviz.Layer, channel: int, page: str = "pool") -> None:
-    """Max, average or global average pooling of one map, step by step."""
-    g = layer.geometry
-    kind = st.radio("Pooling", list(POOL_KINDS), format_func=POOL_KINDS.get, horizontal=True,
-                    key=f"{page}.step_kind")  # fmt: skip
-    size = g.kernel if g else 2
-    stride = g.stride if g else size
-    padding = min(g.padding, size // 2) if g else 0
-    h, w = layer.input.shape[1:]
-    side = min(h, w, 8 if kind == "global" else 12)
-    # The middle of the map (where the object usually is), aligned to the stride so that the
-    # windows are the layer's own windows.
-    top, left = ((h - side) // 2 // stride) * stride, ((w - side) // 2 // stride) * stride
-    crop = layer.input[channel, top : top + side, left : left + side]
-    note = (
-        "the whole map"
-        if (side, side) == (h, w)
-        else f"rows {top}–{top + side - 1}, columns {left}–{left + side - 1} of the {h} x {w} map"
-    )
-    with error_boundary("the pooling steps"):  # a refusal here leaves the rest of the page
-        if kind == "global":
-            result = steps.pool_steps(crop, "avg", None)
-        else:
-            result = steps.pool_steps(crop, kind, size, stride, padding)
-        st.caption(f"Channel #{channel} of {layer.name}'s input, {note}.")
+def pool_step_view(
+    model: cnnviz.Model, layer: cnnviz.Layer, channel: int, page: str = "pool"
+) -> None:
+    """What the pooling layer itself computes, step by step, on one channel (the middle block
+    of the map when it is large)."""
+    with error_boundary("the pooling steps"):  # a failure here leaves the rest of the page
+        try:
+            patch = steps.pool_patch(model, layer, [channel])
+        except cnnviz.InputError as refusal:  # a pooling the step view does not apply to
+            st.info(str(refusal), icon=":material/info:")
+            return
+        result = patch.steps
+        through = " Every window is one cell: the layer passes its input through."
+        note = through if result.is_identity else ""
+        st.caption(f"Channel #{channel} of {layer.name}'s input, {patch.region}.{note}")
         st.plotly_chart(
-            animation.pool_animation(result), key=f"{page}.steps", config={"displayModeBar": False}
-        )
+            animation.pool_animation(result), key=f"{page}.steps",
+            config={"displayModeBar": False},
+        )  # fmt: skip
+        _checked(layer.name, patch.difference(layer.output))
         st.download_button(
-            "Download the animation (GIF)", lambda: animation.pool_gif(result),
-            file_name=f"{kind}_pooling.gif", mime="image/gif", key=f"{page}.gif",
+            "Download the animation (GIF)", lambda: _pool_gif(result.digest, result),
+            file_name=f"{result.kind}_pooling.gif", mime="image/gif", key=f"{page}.gif",
             on_click="ignore", icon=":material/download:",
             help="The same steps as an animated GIF that loops, for slides.",
         )  # fmt: skip

@@ -107,9 +107,26 @@ def test_resnet18_pooled_vector_has_512_bars(open_page, text, charts, array):
     assert z_avg.shape == (1, 1)
     np.testing.assert_allclose(z_avg[0, 0], z_in.mean(), rtol=1e-5)
 
+    # The step view shows what avgpool computes: one window, the whole 7 x 7 map, averaged.
+    figure = charts(at)["pool.steps"]
+    assert figure["layout"]["title"]["text"] == "Global average pooling: 7 x 7 → 1 x 1"
+    assert len(figure["frames"]) == 1
+    assert _equation(figure, 0).startswith("y[0, 0] = mean of the 49 values = <b>")
+    assert "#d62728" not in _marker_colors(figure)  # no kept cell: nothing is a maximum
+    steps_in = array(figure["data"][0]["z"]).astype(float)
+    steps_out = next(array(t["z"]) for t in figure["data"] if t.get("xaxis") == "x2")
+    assert steps_in.shape == (7, 7)
+    np.testing.assert_allclose(steps_out.astype(float), [[steps_in.mean()]], rtol=1e-4)
+    assert "Channel #0 of avgpool's input, the whole map." in text(at.caption)
+    assert any(c.startswith("Checked against what avgpool computed") for c in text(at.caption))
+
 
 def _equation(figure: dict, frame: int) -> str:
     return figure["frames"][frame]["data"][-1]["text"][0]
+
+
+def _marker_colors(figure: dict) -> list:
+    return [t.get("marker", {}).get("line", {}).get("color") for t in figure["data"]]
 
 
 def test_step_view_max_pooling_of_lenet5_s2(open_page, text, charts, array):
@@ -129,22 +146,9 @@ def test_step_view_max_pooling_of_lenet5_s2(open_page, text, charts, array):
     assert figure["layout"]["title"]["text"].startswith("Max pooling 2 x 2, stride 2")
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download the animation (GIF)" in labels
-
-
-def test_step_view_average_and_global(open_page, charts):
-    at = open_page("pooling")
-    at.radio(key="pool.step_kind").set_value("avg").run()
-
-    assert not at.exception
-    figure = charts(at)["pool.steps"]
-    assert len(figure["frames"]) == 36
-    assert " / 4 = <b>" in _equation(figure, 5)
-    marker_colors = [t.get("marker", {}).get("line", {}).get("color") for t in figure["data"]]
-    assert "#d62728" not in marker_colors  # no chosen cell for an average
-
-    at.radio(key="pool.step_kind").set_value("global").run()
-    assert not at.exception
-    figure = charts(at)["pool.steps"]
-    assert len(figure["frames"]) == 1
-    assert _equation(figure, 0).startswith("y[0, 0] = mean of the 64 values = ")
-    assert figure["layout"]["title"]["text"].startswith("Global average pooling")
+    assert not [r for r in at.radio if r.key == "pool.step_kind"]  # only what the layer does
+    (check,) = [c for c in text(at.caption) if c.startswith("Checked against")]
+    assert check == (
+        "Checked against what features.s2 computed in the network: largest difference 0 "
+        "(float rounding)."
+    )

@@ -13,6 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
 from PIL import Image
+from torch import nn
 
 from cnnviz.figures.animation import (
     CELL,
@@ -29,7 +30,7 @@ from cnnviz.figures.animation import (
     pool_equation,
     pool_gif,
 )
-from cnnviz.steps import WORKED_EXAMPLE, conv_steps, kernel, pool_steps
+from cnnviz.steps import WORKED_EXAMPLE, conv_steps, kernel, pool_steps, pool_steps_for
 
 
 def worked(**kwargs: int) -> object:
@@ -190,6 +191,54 @@ def test_average_and_global_pooling_equations() -> None:
     assert len(spec["frames"]) == 1
     assert spec["layout"]["title"]["text"].startswith("Global average pooling")
     assert pool_equation(glob, 0, 0) == "y[0, 0] = mean of the 81 values = <b>1</b>"
+
+
+def test_adaptive_windows_move_and_change_size() -> None:
+    x = np.arange(25.0).reshape(5, 5)
+    result = pool_steps_for(nn.AdaptiveAvgPool2d(3), x)  # windows of 2, 3 and 2 rows
+    spec = pool_animation(result).to_dict()
+    assert spec["layout"]["title"]["text"] == "Adaptive average pooling to 3 x 3: 5 x 5 → 3 x 3"
+    window = moving(spec, WINDOW)
+    boxes = [box(frame["data"][window]) for frame in spec["frames"]]
+    # (left, top, right, bottom) in cells: rows 0–1, 1–3, 3–4, and the same for the columns.
+    assert boxes[0] == (-0.5, -0.5, 1.5, 1.5)
+    assert boxes[4] == (0.5, 0.5, 3.5, 3.5)
+    assert boxes[8] == (2.5, 2.5, 4.5, 4.5)
+    assert pool_equation(result, 1, 1) == (
+        "y[1, 1] = (6 + 7 + 8 + 11 + 12 + 13 + 16 + 17 + 18) / 9 = <b>12</b>"
+    )
+
+
+def test_marker_sits_on_the_kept_cell_of_a_padded_layer() -> None:
+    x = np.random.default_rng(5).normal(size=(6, 6))
+    result = pool_steps_for(nn.MaxPool2d(3, 2, 1), x)
+    spec = pool_animation(result).to_dict()
+    assert (
+        spec["layout"]["title"]["text"] == "Max pooling 3 x 3, stride 2, padding 1: 6 x 6 → 3 x 3"
+    )
+    for frame, (i, j) in zip(spec["frames"], np.ndindex(3, 3), strict=True):
+        r, c = frame["data"][1]["y"][0], frame["data"][1]["x"][0]  # padded coordinates
+        assert (
+            result.padded[0, r, c]
+            == x[max(0, 2 * i - 1) : 2 * i + 2, max(0, 2 * j - 1) : 2 * j + 2].max()
+        )
+    assert "−∞" not in pool_equation(result, 0, 0)  # the padding is never a candidate
+
+
+def test_average_equation_divides_by_what_counts() -> None:
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    counted = pool_steps_for(nn.AvgPool2d(3, 1, 1), x)
+    assert pool_equation(counted, 0, 0).endswith("/ 9 = <b>1.11</b>")
+    assert pool_equation(counted, 0, 0).startswith("y[0, 0] = (0 + 0 + 0 + 0 + 1 + 2 + 0 + 3 + 4)")
+    not_counted = pool_steps_for(nn.AvgPool2d(3, 1, 1, count_include_pad=False), x)
+    assert pool_equation(not_counted, 0, 0) == "y[0, 0] = (1 + 2 + 3 + 4) / 4 = <b>2.5</b>"
+    big = pool_steps_for(nn.AdaptiveAvgPool2d(1), np.ones((56, 56)))
+    assert pool_equation(big, 0, 0) == "y[0, 0] = mean of the 3136 values = <b>1</b>"
+    assert (
+        pool_animation(big)
+        .to_dict()["layout"]["title"]["text"]
+        .startswith("Global average pooling: 56 x 56 → 1 x 1")
+    )
 
 
 def test_gif_has_a_frame_per_step_and_loops() -> None:

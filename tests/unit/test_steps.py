@@ -39,6 +39,7 @@ from cnnviz.steps import (
     output_size_formula,
     param_count,
     param_count_formula,
+    pool_patch,
     pool_steps,
     pytorch_code,
 )
@@ -264,12 +265,17 @@ POOL_SPEC = ModelSpec(
 )  # fmt: skip
 
 
-def pools_probe(*pools: nn.Module, flat: int) -> Probe:
-    """Probe conv 2@2x2 (9x9 -> 8x8) followed by ``pools``, then a linear layer."""
+def pools_model(*pools: nn.Module, flat: int) -> tuple[Model, Probe]:
+    """Conv 2@2x2 (9x9 -> 8x8) followed by ``pools``, then a linear layer; and its probe."""
     module = nn.Sequential(nn.Conv2d(1, 2, 2), *pools, nn.Flatten(), nn.Linear(flat, 2)).eval()
     model = Model(module, POOL_SPEC, ("a", "b"), "random", "test", "pools:test")
     pixels = np.random.default_rng(0).integers(0, 256, (9, 9), dtype=np.uint8)
-    return probe(model, Image.fromarray(pixels, "L"))
+    return model, probe(model, Image.fromarray(pixels, "L"))
+
+
+def pools_probe(*pools: nn.Module, flat: int) -> Probe:
+    """The probe of :func:`pools_model`."""
+    return pools_model(*pools, flat=flat)[1]
 
 
 def test_compare_pooling_reuses_padding_and_ceil_mode() -> None:
@@ -294,6 +300,63 @@ def test_compare_pooling_average_without_padding_in_the_count() -> None:
     (layer,) = p.pooling_layers()
     compared = compare_pooling(layer)
     torch.testing.assert_close(tensor(compared.avg), tensor(layer.output))
+
+
+# --- pool_patch: a real pooling layer, step by step -----------------------------------------
+
+
+def test_pool_patch_of_a_padded_ceil_mode_layer_is_what_the_layer_computed() -> None:
+    model, p = pools_model(nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), flat=2 * 5 * 5)
+    (layer,) = p.pooling_layers()
+    patch = pool_patch(model, layer, size=None)
+    assert patch.steps.settings.describe() == "max pooling 3 x 3, stride 2, padding 1, ceil mode"
+    assert (patch.origin, patch.out_size, patch.region) == ((0, 0), (5, 5), "the whole map")
+    # 8 rows padded to 10: windows start every 2 rows; the last one (8..10) is cut short.
+    np.testing.assert_array_equal(patch.steps.rows, [[0, 3], [2, 5], [4, 7], [6, 9], [8, 10]])
+    assert patch.steps.is_padding[0].all()
+    assert patch.steps.is_padding[:, -1].all()
+    torch.testing.assert_close(tensor(patch.steps.output).float(), tensor(layer.output))
+    x = tensor(layer.input)[None]
+    expected = F.max_pool2d(x, 3, 2, 1, ceil_mode=True)[0]
+    torch.testing.assert_close(tensor(patch.steps.output).float(), expected)
+    assert patch.difference(layer.output) == 0.0
+
+
+def test_pool_patch_of_uneven_adaptive_windows() -> None:
+    model, p = pools_model(nn.AdaptiveAvgPool2d((3, 3)), flat=2 * 3 * 3)
+    (layer,) = p.pooling_layers()
+    patch = pool_patch(model, layer, [1])
+    # 8 to 3: rows 0–2, 2–5 and 5–7, overlapping by one row.
+    np.testing.assert_array_equal(patch.steps.rows, [[0, 3], [2, 6], [5, 8]])
+    assert patch.channels == (1,)
+    assert patch.steps.step(1, 1).divisor == 16
+    expected = F.adaptive_avg_pool2d(tensor(layer.input)[None], 3)[0, 1:]
+    torch.testing.assert_close(tensor(patch.steps.output).float(), expected)
+    torch.testing.assert_close(tensor(patch.steps.output).float(), tensor(layer.output[1:]))
+
+
+def test_pool_patch_block_in_the_middle_of_the_map() -> None:
+    model, p = pools_model(nn.MaxPool2d(2), flat=2 * 4 * 4)
+    (layer,) = p.pooling_layers()
+    patch = pool_patch(model, layer, [0, 1], size=1)
+    assert (patch.origin, patch.input_origin) == ((1, 1), (2, 2))
+    assert patch.region == "rows 2–3, columns 2–3 of the 8 x 8 map"
+    np.testing.assert_array_equal(patch.steps.padded, layer.input[:, 2:4, 2:4])
+    assert (
+        patch.steps.output[:, 0, 0].tolist() == layer.input[:, 2:4, 2:4].max(axis=(1, 2)).tolist()
+    )
+    assert patch.difference(layer.output) == 0.0
+    with pytest.raises(InputError, match=r"2 channels; pick 0\.\.1"):
+        pool_patch(model, layer, [2])
+
+
+def test_pool_patch_refuses_what_it_cannot_show(lenet5_probe: Probe, random_model) -> None:
+    model, p = pools_model(nn.LPPool2d(2, 2), flat=2 * 4 * 4)
+    (layer,) = p.pooling_layers()
+    with pytest.raises(InputError, match="does not apply to LPPool2d"):
+        pool_patch(model, layer)
+    with pytest.raises(InputError, match=r"features\.c1 is not a pooling layer"):
+        pool_patch(random_model("lenet5"), lenet5_probe.layer("features.c1"))
 
 
 @pytest.mark.parametrize(
@@ -558,11 +621,14 @@ def test_pool_steps_matches_torch(
         expected, indices = F.max_pool2d(t, size, stride, padding, return_indices=True)
     else:
         expected = F.avg_pool2d(t, size, stride, padding)
-    np.testing.assert_array_equal(result.output, expected[0].numpy())
+    # The output is computed from the windows, not by PyTorch: PyTorch is the oracle.
+    torch.testing.assert_close(tensor(result.output), expected[0], rtol=1e-12, atol=1e-12)
     for channel, i, j in itertools.product(range(c), *map(range, result.out_shape)):
         step = result.step(i, j, channel)
+        assert step.value == pytest.approx(float(expected[0, channel, i, j]), rel=1e-12, abs=1e-12)
         if kind == "max":
             r, col = step.origin[0] + step.chosen[0], step.origin[1] + step.chosen[1]
+            assert step.kept == (r, col)
             flat = (r - padding) * w + (col - padding)  # torch's index into the unpadded map
             assert flat == int(indices[0, channel, i, j])
             assert step.window[step.chosen] == step.value

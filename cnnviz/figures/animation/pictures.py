@@ -186,19 +186,18 @@ def pool_gif(
         draw.text((x, 10), label, fill=(60, 60, 60), font=title)
     finished = Image.new("RGB", (cols * cell, rows * cell), (255, 255, 255))
     _draw_grid(ImageDraw.Draw(finished), output, (0, 0), cell, diverging=False, limits=limits)
-    kh, kw = steps.size
     positions, _ = frame_positions(rows, cols, max_frames)
     frames = []
     for i, j in positions:
         frame = base.copy()
         frame.paste(_reveal(finished, i, j, cell), (x_out, top))
         d = ImageDraw.Draw(frame)
-        r0, c0 = steps.window_origin(i, j)
+        r0, c0, kh, kw = steps.window_box(i, j)
         d.rectangle((x_in + c0 * cell - 2, top + r0 * cell - 2, x_in + (c0 + kw) * cell,
                      top + (r0 + kh) * cell), outline=WINDOW, width=4)  # fmt: skip
-        chosen = steps.step(i, j, channel).chosen
-        if chosen is not None:
-            r, c = r0 + chosen[0], c0 + chosen[1]
+        kept = steps.step(i, j, channel).kept
+        if kept is not None:
+            r, c = kept
             d.ellipse((x_in + c * cell + 3, top + r * cell + 3, x_in + (c + 1) * cell - 5,
                        top + (r + 1) * cell - 5), outline=CELL, width=3)  # fmt: skip
         d.rectangle((x_out + j * cell - 2, top + i * cell - 2, x_out + (j + 1) * cell,

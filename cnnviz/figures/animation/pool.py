@@ -26,23 +26,25 @@ __all__ = ["pool_animation", "pool_equation"]
 
 
 def pool_equation(steps: PoolSteps, row: int, col: int, channel: int = 0) -> str:
-    """One pooling step as text: ``max(7, 2, 4, 5) = 7`` or ``(7 + 2 + 4 + 5) / 4 = 4.5``."""
+    """One pooling step as text: ``max(7, 2, 4, 5) = 7`` or ``(7 + 2 + 4 + 5) / 4 = 4.5``.
+
+    Only the cells that take part are written: max pooling leaves the padding out, average
+    pooling writes its zeros when they count in the divisor.
+    """
     step = steps.step(row, col, channel)
-    values = [float(v) for v, p in zip(step.window.ravel(), step.is_padding.ravel(), strict=True)
-              if not (p and steps.kind == "max")]  # fmt: skip
+    values = [float(v) for v in step.window[step.counted]]
     where = f"y[{row}, {col}]"
     if steps.kind == "max":
-        inner = (
-            ", ".join(number(v) for v in values)
-            if len(values) <= 16
-            else (f"the {len(values)} values")
-        )
+        listed = ", ".join(number(v) for v in values)
+        inner = listed if len(values) <= 16 else f"the {len(values)} values"
         return f"{where} = max({inner}) = <b>{number(step.value)}</b>"
-    count = step.window.size
+    divisor = number(step.divisor or 1.0)
     if len(values) <= 16:
         total = " + ".join(_factor(v) for v in values)
-        return f"{where} = ({total}) / {count} = <b>{number(step.value)}</b>"
-    return f"{where} = mean of the {count} values = <b>{number(step.value)}</b>"
+        return f"{where} = ({total}) / {divisor} = <b>{number(step.value)}</b>"
+    if step.divisor == len(values):
+        return f"{where} = mean of the {len(values)} values = <b>{number(step.value)}</b>"
+    return f"{where} = (sum of the {len(values)} values) / {divisor} = <b>{number(step.value)}</b>"
 
 
 def pool_animation(
@@ -51,28 +53,24 @@ def pool_animation(
     """The pooling window sliding over one map: the kept cell circled (max), output filling in.
 
     Args:
-        steps: From :func:`cnnviz.steps.pool_steps`.
+        steps: From :func:`cnnviz.steps.pool_steps`, :func:`~cnnviz.steps.pool_steps_for` or
+            :func:`~cnnviz.steps.pool_patch`.
         channel: The map animated.
         max_frames: At most this many frames (see :func:`frame_positions`).
         frame_ms: Milliseconds per frame when playing.
     """
     rows, cols = steps.out_shape
     kind = "max" if steps.kind == "max" else "average"
-    kh, kw = steps.size
     grids = [
         _Grid("input", steps.padded[channel], LIGHT_BLUES, pad=steps.is_padding,
               pad_text="−∞" if steps.kind == "max" else "0"),
         _Grid(f"{kind} pooling output", steps.output[channel], LIGHT_BLUES),
     ]  # fmt: skip
-    h, w = steps.padded.shape[1:]
-    what = "global average pooling" if steps.is_global else f"{kind} pooling {kh} x {kw}"
-    title = (
-        f"{what.capitalize()}, stride {steps.stride[0]}, padding {steps.padding}: "
-        f"{h - 2 * steps.padding} x {w - 2 * steps.padding} → {rows} x {cols}"
-    )
+    h, w = steps.in_shape
+    title = f"{steps.settings.describe().capitalize()}: {h} x {w} → {rows} x {cols}"
     b = _Builder(grids, title)
-    b.add(_window_trace(*_rect(0, 0, kh, kw)), col=1)
-    if steps.argmax is not None:
+    b.add(_window_trace(*_rect(*steps.window_box(0, 0))), col=1)
+    if steps.kind == "max":
         b.add(
             {
                 "type": "scatter",
@@ -93,10 +91,10 @@ def pool_animation(
     frames = []
     for i, j in positions:
         step = steps.step(i, j, channel)
-        r0, c0 = step.origin
-        data: list[dict] = [dict(zip(("x", "y"), _rect(r0, c0, kh, kw), strict=True))]
-        if step.chosen is not None:
-            data.append({"x": [c0 + step.chosen[1]], "y": [r0 + step.chosen[0]]})
+        box = _rect(*steps.window_box(i, j))
+        data: list[dict] = [dict(zip(("x", "y"), box, strict=True))]
+        if step.kept is not None:
+            data.append({"x": [step.kept[1]], "y": [step.kept[0]]})
         data.extend(_cell_traces(i, j, rows, cols))
         data.append({"text": [pool_equation(steps, i, j, channel)]})
         frames.append((f"{i},{j}", data))
