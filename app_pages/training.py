@@ -110,7 +110,7 @@ live_panel()
 snap = job.snapshot()
 if not snap.running and snap.status != "idle":
     ENDINGS[snap.status](snap.message)
-if snap.done is not None and snap.confusion is not None:
+if snap.has_model and snap.confusion is not None:
     config = snap.config
     st.plotly_chart(figures.confusion_figure(snap.confusion, snap.classes), key="train.confusion")
     name = f"{config.arch}_{config.dataset}_seed{config.seed}.pt"

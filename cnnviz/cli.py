@@ -4,6 +4,11 @@ cnnviz run [streamlit options]       start the app (same as `make run`)
 cnnviz models                        list the architectures and whether weights are here
 cnnviz download-weights resnet18 ... put torchvision's ImageNet weights in the torch cache
 cnnviz probe IMAGE --model lenet5    print every layer's shape and the top-5 predictions
+cnnviz train --epochs 3 --out x.pt   train a network and save it
+
+``cnnviz train`` exits with status 1 when the loss blows up, with the reason on stderr; with
+``--out`` it then saves the weights of the best epoch (by validation accuracy), or nothing if no
+epoch finished.
 """
 
 from __future__ import annotations
@@ -17,6 +22,14 @@ from pathlib import Path
 import cnnviz
 from cnnviz.errors import CnnvizError
 from cnnviz.nets import ACTIVATIONS
+from cnnviz.training import (
+    DoneEvent,
+    EpochEvent,
+    StepEvent,
+    TrainConfig,
+    save_checkpoint,
+    train,
+)
 from cnnviz.training.augment import AUGMENTATIONS
 
 
@@ -74,15 +87,6 @@ def _probe(image: str, model_name: str, weights: str) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from cnnviz.training import (
-        DoneEvent,
-        EpochEvent,
-        StepEvent,
-        TrainConfig,
-        save_checkpoint,
-        train,
-    )
-
     config = TrainConfig(
         arch=args.arch, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
@@ -100,7 +104,6 @@ def _train(args: argparse.Namespace) -> int:
             "folder", folder=args.folder, size=spec.input_size, channels=spec.channels,
             val_fraction=config.val_fraction, seed=config.seed,
         )  # fmt: skip
-    history: tuple[EpochEvent, ...] = ()
     for event in train(config, data=data):
         if isinstance(event, StepEvent):
             filled = int(30 * event.progress)
@@ -115,13 +118,22 @@ def _train(args: argparse.Namespace) -> int:
                 f"val loss {event.val_loss:.3f}, val accuracy {event.val_accuracy:.1%}"
             )
         elif isinstance(event, DoneEvent):
-            history = event.history
-            _out(event.message)
-            if args.out:
-                save_checkpoint(event.model, args.out, config, history)
-                _out(f"saved {args.out}")
-            return 0 if event.status != "diverged" else 1
+            return _finish_training(event, config, args)
     return 1
+
+
+def _finish_training(done: DoneEvent, config: TrainConfig, args: argparse.Namespace) -> int:
+    """Say how the run ended and save its model; a run that blew up raises TrainingDiverged."""
+    if done.status != "diverged":
+        _out(done.message)
+    if args.out and done.status == "diverged" and done.best is None:
+        sys.stderr.write(f"\nnothing saved to {args.out}: no epoch finished before the blow-up")
+    elif args.out:
+        save_checkpoint(done.model, args.out, config, done.kept_history)
+        best = done.best if done.status == "diverged" else None
+        _out(f"saved {args.out}" + (f" (epoch {best.epoch}, before the blow-up)" if best else ""))
+    done.raise_for_status()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,4 +22,8 @@ class ModelError(CnnvizError, RuntimeError):
 
 
 class TrainingDiverged(CnnvizError, RuntimeError):
-    """Training produced a loss that is not a finite number."""
+    """Training blew up: the loss became ``inf``/``nan``, or grew far past its start and stayed.
+
+    :func:`cnnviz.train` does not raise it (its ``"diverged"`` DoneEvent carries the kept model);
+    ``DoneEvent.raise_for_status()`` and ``cnnviz train`` do. See ``cnnviz.training.divergence``.
+    """

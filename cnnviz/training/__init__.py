@@ -7,10 +7,12 @@ Training page all run the same code::
         if isinstance(event, cnnviz.EpochEvent):
             print(event.epoch, event.val_accuracy)
 
-``loop`` holds :func:`train` and its events, ``job`` runs it in a background thread for the
-page, ``evaluation`` looks at the result (confusion matrix, mistakes, any epoch's network).
+``loop`` holds :func:`train`, ``events`` what it yields, ``divergence`` when a run has blown up,
+``job`` runs it in a background thread for the page, ``evaluation`` looks at the result
+(confusion matrix, mistakes, any epoch's network).
 """
 
+from cnnviz.training.divergence import DivergenceWatch
 from cnnviz.training.evaluation import (
     Mistake,
     checkpoint_bytes,
@@ -20,21 +22,15 @@ from cnnviz.training.evaluation import (
     predict,
     to_image,
 )
+from cnnviz.training.events import DoneEvent, EpochEvent, StepEvent, TrainEvent
 from cnnviz.training.job import JOB_SLOTS, MAX_JOBS, MAX_POINTS, JobSnapshot, TrainJob
-from cnnviz.training.loop import (
-    DoneEvent,
-    EpochEvent,
-    StepEvent,
-    TrainConfig,
-    TrainEvent,
-    save_checkpoint,
-    train,
-)
+from cnnviz.training.loop import TrainConfig, save_checkpoint, train
 
 __all__ = [
     "JOB_SLOTS",
     "MAX_JOBS",
     "MAX_POINTS",
+    "DivergenceWatch",
     "DoneEvent",
     "EpochEvent",
     "JobSnapshot",

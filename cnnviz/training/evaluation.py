@@ -11,7 +11,8 @@ from PIL import Image
 
 from cnnviz.data import Dataset
 from cnnviz.models import MODELS, Model, build_module
-from cnnviz.training.loop import EpochEvent, TrainConfig, _normalize, save_checkpoint
+from cnnviz.training.events import EpochEvent
+from cnnviz.training.loop import TrainConfig, _normalize, save_checkpoint
 
 
 def predict(model: Model, images: torch.Tensor, batch: int = 256) -> np.ndarray:

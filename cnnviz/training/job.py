@@ -14,7 +14,8 @@ from cnnviz.data import Dataset, load_dataset
 from cnnviz.errors import InputError
 from cnnviz.models import MODELS
 from cnnviz.training.evaluation import checkpoint_bytes, confusion, misclassified, to_image
-from cnnviz.training.loop import DoneEvent, EpochEvent, StepEvent, TrainConfig, _check, train
+from cnnviz.training.events import DoneEvent, EpochEvent, StepEvent
+from cnnviz.training.loop import TrainConfig, _check, train
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,8 @@ class JobSnapshot:
     """An immutable copy of a :class:`TrainJob`'s state, for the page to draw.
 
     Attributes:
-        status: ``"idle"``, ``"running"``, ``"done"``, ``"stopped"``, ``"diverged"`` or
-            ``"failed"``.
+        status: ``"idle"``, ``"running"``, ``"done"``, ``"stopped"``, ``"diverged"`` (the loss
+            blew up: the model holds the best epoch's weights) or ``"failed"``.
         message: One sentence on how the run went (empty while idle or running).
         config: The settings of the current or last run.
         steps: Step events, thinned to at most :data:`MAX_POINTS`.
@@ -64,6 +65,12 @@ class JobSnapshot:
     @property
     def running(self) -> bool:
         return self.status == "running"
+
+    @property
+    def has_model(self) -> bool:
+        """Whether the run left a model worth using: not a blown-up run that finished no epoch."""
+        done = self.done
+        return done is not None and (done.status != "diverged" or bool(done.history))
 
     @property
     def progress(self) -> float:
@@ -191,7 +198,7 @@ class TrainJob:
         self._update(
             confusion=matrix,
             mistakes=mistakes,
-            checkpoint=checkpoint_bytes(done.model, config, done.history),
+            checkpoint=checkpoint_bytes(done.model, config, done.kept_history),
             done=done,
             message=done.message,
             status=done.status,  # last: the page treats a finished status as complete

@@ -1,9 +1,9 @@
-"""The training loop: settings, events, :func:`train`, and checkpoints.
+"""The training loop: settings, :func:`train`, and checkpoints (its events: ``events``).
 
 Each training step: ``loss = cross_entropy(model(x), y)``, gradients by backpropagation, one
-optimizer step. A loss that is not a finite number stops the run (status ``"diverged"``) and the
-model keeps the weights of the last good epoch; a set ``stop`` event ends the run after the
-current batch (status ``"stopped"``) and keeps the model as it is.
+optimizer step. A loss that blows up (see :mod:`cnnviz.training.divergence`) stops the run
+(status ``"diverged"``) and the model keeps the weights of its best epoch; a set ``stop`` event
+ends the run after the current batch (status ``"stopped"``) and keeps the model as it is.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import torch
@@ -27,6 +27,8 @@ from cnnviz.errors import InputError
 from cnnviz.models import MODELS, Model, build_module, load_model
 from cnnviz.nets import ACTIVATIONS, Variant
 from cnnviz.training.augment import AUGMENTATIONS, augment
+from cnnviz.training.divergence import DivergenceWatch, diverged_message
+from cnnviz.training.events import DoneEvent, EpochEvent, StepEvent, TrainEvent, best_epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,50 +78,6 @@ class TrainConfig:
     def variant(self) -> Variant:
         """The changes to the architecture's layers these settings ask for."""
         return Variant(self.activation, self.batch_norm, self.dropout)
-
-
-@dataclass(frozen=True, slots=True)
-class StepEvent:
-    """One optimizer step done."""
-
-    epoch: int
-    step: int
-    steps: int
-    loss: float
-    accuracy: float
-    samples_per_s: float
-    elapsed_s: float
-
-    @property
-    def progress(self) -> float:
-        """Share of the run done, 0..1."""
-        return self.step / max(1, self.steps)
-
-
-@dataclass(frozen=True, slots=True)
-class EpochEvent:
-    """One epoch done, with validation metrics and a snapshot of the weights."""
-
-    epoch: int
-    epochs: int
-    train_loss: float
-    train_accuracy: float
-    val_loss: float
-    val_accuracy: float
-    state_dict: dict[str, torch.Tensor] = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class DoneEvent:
-    """The run ended: ``status`` says how, ``message`` says it in a sentence."""
-
-    status: Literal["done", "stopped", "diverged"]
-    message: str
-    model: Model = field(repr=False)
-    history: tuple[EpochEvent, ...] = field(repr=False)
-
-
-TrainEvent = StepEvent | EpochEvent | DoneEvent
 
 
 def _normalize(x: torch.Tensor, model_name: str) -> torch.Tensor:
@@ -253,10 +211,15 @@ def train(
 
     Yields:
         :class:`StepEvent` after each batch, :class:`EpochEvent` after each epoch, and one
-        :class:`DoneEvent` last.
+        :class:`DoneEvent` last. A run whose loss blows up (see
+        :mod:`cnnviz.training.divergence`) ends early with a ``"diverged"`` DoneEvent whose
+        model holds the weights of the epoch with the best validation accuracy (the initial
+        weights if no epoch finished); call its :meth:`DoneEvent.raise_for_status` to get a
+        :class:`~cnnviz.errors.TrainingDiverged` instead.
 
     Raises:
-        InputError: Bad settings or a data set that cannot be had.
+        InputError: Bad settings or a data set that cannot be had. Divergence is not raised
+            here: the caller gets the kept model and the history in the DoneEvent.
     """
     config = replace(config or TrainConfig(), **options)
     _check(config)
@@ -285,7 +248,8 @@ def train(
     scheduler = _scheduler(config, optimizer, per_epoch * config.epochs)
     generator = torch.Generator().manual_seed(config.seed)
     history: list[EpochEvent] = []
-    good = _snapshot(module, frozen)
+    initial = _snapshot(module, frozen)
+    watch = DivergenceWatch(len(data.classes))
     step, start, seen = 0, time.perf_counter(), 0
     status, message = "done", ""
     for epoch in range(1, config.epochs + 1):
@@ -299,30 +263,24 @@ def train(
                 x = augment(x, config.augment, generator)
             logits = module(_normalize(x, config.arch))
             loss = F.cross_entropy(logits, y)
-            if not torch.isfinite(loss):
-                module.load_state_dict(good)
+            loss_value = float(loss.detach())
+            if watch.update(loss_value):
                 status = "diverged"
-                value = float(loss.detach())
-                message = (
-                    f"The loss became {value} at epoch {epoch}, step {step + 1}: the "
-                    "learning rate is probably too high (try 10x smaller). The model keeps "
-                    "the weights of the last good epoch."
-                )
                 break
+            lr = optimizer.param_groups[0]["lr"]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
             step += 1
             seen += len(index)
-            loss_value = float(loss.detach())
             loss_sum += loss_value * len(index)
             hits = int((logits.argmax(1) == y).sum())
             correct += hits
             elapsed = time.perf_counter() - start
             yield StepEvent(
                 epoch, step, per_epoch * config.epochs, loss_value,
-                hits / len(index), seen / max(elapsed, 1e-9), elapsed,
+                hits / len(index), seen / max(elapsed, 1e-9), elapsed, lr,
             )  # fmt: skip
             if stop is not None and stop.is_set():
                 status = "stopped"
@@ -331,23 +289,31 @@ def train(
         if status != "done":
             break
         val_loss, val_accuracy = _evaluate(module, val_x, data.val_y, 256, config.arch)
-        good = _snapshot(module, frozen)
         event = EpochEvent(
             epoch, config.epochs, loss_sum / max(1, len(order)), correct / max(1, len(order)),
-            val_loss, val_accuracy, good,
+            val_loss, val_accuracy, _snapshot(module, frozen),
         )  # fmt: skip
         history.append(event)
         yield event
-    if status == "done":
+    if status == "diverged":
+        best = best_epoch(history)
+        module.load_state_dict(initial if best is None else best.state_dict)
+        message = diverged_message(watch, config.lr, f"epoch {epoch}, step {step + 1}", best)
+    elif status == "done":
         final = history[-1]
         message = (
-            f"Trained {config.epochs} epochs: {final.val_accuracy:.1%} validation accuracy "
-            f"(loss {final.val_loss:.3f})."
+            f"Trained {_count(config.epochs, 'epoch')}: {final.val_accuracy:.1%} validation "
+            f"accuracy (loss {final.val_loss:.3f})."
         )
     if head is not None:
         message += f" Only the new last layer ({head}) learned; the rest kept its {origin}."
         module.requires_grad_(True)
     yield DoneEvent(status, message, _as_model(module, config, data, message), tuple(history))
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 epoch"``, ``"3 epochs"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _as_model(module: nn.Module, config: TrainConfig, data: Dataset, message: str) -> Model:
@@ -388,6 +354,3 @@ def save_checkpoint(
     }
     state = {k: v.detach().cpu().clone() for k, v in model.module.state_dict().items()}
     torch.save({"state_dict": state, "meta": meta}, target)
-
-
-# --- Background jobs for the Training page -------------------------------------------------------

@@ -76,7 +76,7 @@ def test_one_epoch_trains_and_shows_the_results(open_page, text, charts, array):
 
     assert not at.exception
     (message,) = text(at.success)
-    assert message.startswith("Trained 1 epochs:")
+    assert message.startswith("Trained 1 epoch:")
     assert "validation accuracy" in message
     digits = load_dataset("digits", size=32)
     figures = charts(at)
@@ -91,6 +91,23 @@ def test_one_epoch_trains_and_shows_the_results(open_page, text, charts, array):
     assert not at.button(key="train.start").disabled  # ready for another run
 
 
+def test_a_learning_rate_that_blows_up_is_an_error_not_a_success(open_page, text):
+    at = open_page("training")
+    at.select_slider(key="train.lr").set_value(1.0)
+    at = train(at)
+
+    assert not at.exception
+    assert not at.success
+    (error,) = text(at.error)
+    assert error.startswith("At epoch 1, step ")
+    assert "the loss blew up" in error
+    assert "learning rate 1 is too high, so try 0.1 (10x smaller)" in error
+    assert error.endswith("the model keeps its initial weights, as no epoch finished.")
+    # Initial weights are nothing to use or download.
+    assert not [b for b in at.button if b.key == "train.use"]
+    assert "train.confusion" not in _chart_keys(at)
+
+
 def test_use_this_model_makes_feature_maps_show_it(open_page, text):
     at = train(open_page("training"))
     at.button(key="train.use").click().run()
@@ -101,7 +118,7 @@ def test_use_this_model_makes_feature_maps_show_it(open_page, text):
     assert not at.exception
     assert not at.error
     (caption,) = [c for c in text(at.caption) if "Trained in cnnviz" in c]
-    assert "Trained in cnnviz on digits. Trained 1 epochs:" in caption
+    assert "Trained in cnnviz on digits. Trained 1 epoch:" in caption
     assert text(at.subheader)[0] == "Output of features.c1 (Conv2d): 6 x 28 x 28 (C x H x W)"
 
 
@@ -110,7 +127,7 @@ def test_use_this_model_switches_the_sidebar_architecture(open_page, text):
     at.selectbox(key="train.arch").set_value("tinyvgg")
     at.selectbox(key="train.dataset").set_value("shapes")
     at = train(at)
-    assert text(at.success)[0].startswith("Trained 1 epochs:")
+    assert text(at.success)[0].startswith("Trained 1 epoch:")
     at.button(key="train.use").click().run()
 
     assert at.selectbox(key="model").value == "tinyvgg"
@@ -193,7 +210,7 @@ def test_a_variant_with_augmentation_trains_and_feeds_the_other_pages(open_page,
     at = train(at)
 
     assert not at.exception
-    assert text(at.success)[0].startswith("Trained 1 epochs:")
+    assert text(at.success)[0].startswith("Trained 1 epoch:")
     assert at.selectbox(key="train.activation").value == "gelu"  # the settings stay as chosen
     assert at.selectbox(key="train.batch_norm").value == "on"
     at.button(key="train.use").click().run()

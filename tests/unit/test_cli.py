@@ -1,5 +1,7 @@
 """The cnnviz command line."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -80,3 +82,37 @@ def test_train_on_a_folder_of_class_subfolders(tmp_path) -> None:
     assert cli.main(argv) == 0
     assert cnnviz.load_model("lenet5", out).labels == ("dark", "light")
     assert torch.load(out, weights_only=True)["meta"]["config"]["dataset"] == "folder"
+
+
+def test_train_that_blows_up_exits_1_and_saves_nothing(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "x.pt"
+    argv = ["train", "--epochs", "1", "--lr", "1000", "--optimizer", "sgd", "--out", str(out)]
+    assert cli.main(argv) == 1
+    printed = capsys.readouterr()
+    assert "Trained" not in printed.out
+    assert f"nothing saved to {out}: no epoch finished before the blow-up" in printed.err
+    assert "\ncnnviz: At epoch 1, step 10 the loss blew up to " in printed.err
+    assert "learning rate 1000 is too high, so try 100 (10x smaller)" in printed.err
+    assert not out.exists()
+
+
+def test_train_that_blows_up_later_saves_its_best_epoch(
+    tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_train = cli.train
+
+    def blows_up_after_the_first_epoch(config, data=None):
+        for event in real_train(config, data=data):
+            if isinstance(event, cnnviz.DoneEvent):
+                event = dataclasses.replace(event, status="diverged", message="It blew up.")
+            yield event
+
+    monkeypatch.setattr(cli, "train", blows_up_after_the_first_epoch)
+    out = tmp_path / "best.pt"
+    assert cli.main(["train", "--epochs", "1", "--out", str(out)]) == 1
+    printed = capsys.readouterr()
+    assert f"saved {out} (epoch 1, before the blow-up)" in printed.out
+    assert printed.err.endswith("cnnviz: It blew up.\n")
+    assert len(torch.load(out, weights_only=True)["meta"]["history"]) == 1

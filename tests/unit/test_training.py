@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import io
+import math
 import threading
 
 import pytest
 import torch
+import torch.nn.functional as F  # noqa: N812
 
 import cnnviz
 from cnnviz.data import load_dataset
-from cnnviz.training import DoneEvent, EpochEvent, StepEvent, TrainConfig, save_checkpoint, train
+from cnnviz.models import build_module
+from cnnviz.training import (
+    DivergenceWatch,
+    DoneEvent,
+    EpochEvent,
+    StepEvent,
+    TrainConfig,
+    save_checkpoint,
+    train,
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +46,22 @@ def test_the_loop_learns_the_digits(digits) -> None:
     assert steps[-1].progress == 1.0
     assert epochs[-1].train_loss < epochs[0].train_loss
     assert epochs[-1].val_accuracy > 0.8  # chance is 0.1
+    assert done.message.startswith("Trained 4 epochs: ")
     assert "validation accuracy" in done.message
     assert done.model.labels == digits.classes
     assert not done.model.module.training
     assert done.history == tuple(epochs)
+    # one-cycle: warm up from lr / 25 to the peak lr, then anneal
+    rates = [s.lr for s in steps]
+    assert rates[0] == pytest.approx(3e-3 / 25)
+    assert max(rates) == pytest.approx(3e-3, rel=1e-3)
+    assert rates[-1] < rates[0]
+
+
+def test_one_epoch_is_singular(digits) -> None:
+    events, done = run(arch="lenet5", data=digits, epochs=1)
+    assert done.message.startswith("Trained 1 epoch: ")
+    assert {s.lr for s in events if isinstance(s, StepEvent)} == {1e-3}  # constant schedule
 
 
 def test_same_seed_same_first_steps(digits) -> None:
@@ -67,17 +90,132 @@ def test_stop_ends_after_the_current_batch_and_keeps_the_model(digits) -> None:
     assert done.history == ()
 
 
-def test_divergence_keeps_the_last_good_weights(digits) -> None:
-    events, done = run(arch="lenet5", data=digits, epochs=3, optimizer="sgd", lr=1e6)
+def _initial_weights() -> dict[str, torch.Tensor]:
+    return build_module("lenet5", num_classes=10, seed=0).state_dict()
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "lr", "advice"),
+    [
+        ("sgd", 1e6, "learning rate 1e+06 is too high, so try 100000 (10x smaller)"),
+        ("sgd", 1000.0, "learning rate 1000 is too high, so try 100 (10x smaller)"),  # issue 9
+        ("adam", 10.0, "learning rate 10 is too high, so try 1 (10x smaller)"),
+    ],
+)
+def test_a_loss_that_blows_up_is_divergence(digits, optimizer, lr, advice) -> None:
+    events, done = run(arch="lenet5", data=digits, epochs=3, optimizer=optimizer, lr=lr)
+    steps = [e for e in events if isinstance(e, StepEvent)]
     assert done.status == "diverged"
-    assert "learning rate" in done.message
-    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    assert advice in done.message
+    assert done.message.endswith("the model keeps its initial weights, as no epoch finished.")
+    # Stopped within the first epoch (23 steps), not after three epochs of ruined weights.
+    assert len(steps) < 23
+    assert done.history == ()
+    assert done.best is None
+    assert done.kept_history == ()
     kept = done.model.module.state_dict()
-    expected = epochs[-1].state_dict if epochs else None
-    if expected is not None:
-        for name, tensor in expected.items():
-            torch.testing.assert_close(kept[name], tensor)
-    assert all(torch.isfinite(t).all() for t in kept.values())
+    for name, tensor in _initial_weights().items():
+        torch.testing.assert_close(kept[name], tensor)
+    with pytest.raises(cnnviz.TrainingDiverged) as raised:
+        done.raise_for_status()
+    assert str(raised.value) == done.message
+
+
+def test_the_issue_9_blow_up_stops_at_step_10_with_the_numbers(digits) -> None:
+    # sgd lr 1000 never reaches inf or nan: the 10-batch median passes 3 x the first loss.
+    _, done = run(arch="lenet5", data=digits, epochs=1, optimizer="sgd", lr=1000.0)
+    assert done.message.startswith("At epoch 1, step 10 the loss blew up to ")
+    assert "(median of the last 10 batches; it started at 2.31)" in done.message
+
+
+class _Sabotage:
+    """``F`` for the loop: training losses of epoch 2 flipped (it unlearns), of epoch 3 x 10^4.
+
+    The flipped loss makes epoch 2 worse than epoch 1 without blowing up (its losses are
+    negative); the scaled one is a blow-up. Validation (inference mode) is left alone.
+    """
+
+    def __init__(self, per_epoch: int) -> None:
+        self.per_epoch = per_epoch
+        self.calls = 0
+
+    def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor, **kw) -> torch.Tensor:
+        loss = F.cross_entropy(logits, target, **kw)
+        if torch.is_inference_mode_enabled():
+            return loss
+        self.calls += 1
+        epoch = (self.calls - 1) // self.per_epoch + 1
+        return {1: loss, 2: -loss}.get(epoch, loss * 1e4)
+
+
+def test_divergence_keeps_the_best_epoch_not_the_last(digits, monkeypatch) -> None:
+    per_epoch = -(-len(digits.train_x) // 64)
+    monkeypatch.setattr("cnnviz.training.loop.F", _Sabotage(per_epoch))
+    events, done = run(arch="lenet5", data=digits, epochs=5)
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    assert [e.epoch for e in epochs] == [1, 2]
+    assert epochs[1].val_accuracy < epochs[0].val_accuracy  # epoch 2 unlearned
+    assert done.status == "diverged"
+    # Epoch 3's 6th batch makes 6 of the last 10 losses huge: most of the window.
+    assert done.message.startswith(f"At epoch 3, step {2 * per_epoch + 6} the loss blew up")
+    assert done.message.endswith(
+        f"the model keeps the weights of epoch 1, its best ({epochs[0].val_accuracy:.1%} "
+        "validation accuracy)."
+    )
+    assert done.history == tuple(epochs)
+    assert done.best is epochs[0]
+    assert done.kept_history == (epochs[0],)
+    kept = done.model.module.state_dict()
+    for name, tensor in epochs[0].state_dict.items():
+        torch.testing.assert_close(kept[name], tensor)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"optimizer": "sgd", "lr": 0.1},
+        {"optimizer": "sgd", "lr": 0.1, "schedule": "onecycle"},
+        {"optimizer": "sgd", "lr": 0.1, "batch_size": 8},  # noisy: single batches spike 2x
+        {"lr": 3e-3, "schedule": "onecycle", "batch_size": 32},
+    ],
+)
+def test_healthy_high_rates_do_not_count_as_divergence(digits, options) -> None:
+    _, done = run(arch="lenet5", data=digits, epochs=2, **options)
+    assert done.status == "done", done.message
+
+
+def test_tinyvgg_on_shapes_does_not_diverge() -> None:
+    shapes = load_dataset("shapes", size=64, channels=3, seed=0, count=320)
+    _, done = run(arch="tinyvgg", data=shapes, epochs=2, batch_size=32, optimizer="sgd", lr=0.1)
+    assert done.status == "done", done.message
+
+
+def test_the_watch_ignores_a_spike_but_not_a_lasting_blow_up() -> None:
+    watch = DivergenceWatch(10)  # reference: ln 10 = 2.303 (above the first loss), limit 6.9
+    assert not any(watch.update(v) for v in [2.0] * 10 + [1e6] + [2.0] * 20)
+    assert watch.reference == pytest.approx(math.log(10))
+    watch = DivergenceWatch(10)
+    # Window of 10: 5 huge losses out of 10 are not yet most of it; the 6th is.
+    seen = [watch.update(v) for v in [2.3] * 5 + [100.0] * 6]
+    assert seen == [False] * 10 + [True]
+    assert watch.describe() == (
+        "the loss blew up to 100 (median of the last 10 batches; it started at 2.3)"
+    )
+
+
+def test_the_watch_measures_against_a_high_first_loss() -> None:
+    watch = DivergenceWatch(2)  # ln 2 = 0.69 is below the first loss: 5.0 is the reference
+    assert not any(watch.update(v) for v in [5.0] + [14.9] * 20)
+    watch = DivergenceWatch(2)
+    assert [watch.update(v) for v in [5.0] + [15.1] * 9] == [False] * 9 + [True]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_the_watch_stops_at_the_first_loss_that_is_not_a_number(value) -> None:
+    watch = DivergenceWatch(10)
+    assert watch.update(2.3) is False
+    assert watch.update(value) is True
+    assert watch.describe() == f"the loss became {value}"
 
 
 @pytest.mark.parametrize("schedule", ["constant", "step", "cosine", "onecycle"])

@@ -53,7 +53,8 @@ def test_a_short_job_runs_to_done(digits) -> None:
 
     snap = job.snapshot()
     assert snap.status == "done"
-    assert snap.message.startswith("Trained 1 epochs:")
+    assert snap.message.startswith("Trained 1 epoch:")
+    assert snap.has_model
     assert len(snap.steps) == -(-len(digits.train_x) // 64)
     assert [e.epoch for e in snap.epochs] == [1]
     assert snap.progress == 1.0
@@ -62,6 +63,21 @@ def test_a_short_job_runs_to_done(digits) -> None:
     assert snap.confusion.sum() == len(digits.val_x)
     model = cnnviz.load_model("lenet5", snap.checkpoint)  # the download loads back
     assert model.labels == digits.classes
+
+
+def test_a_job_that_blows_up_is_diverged_not_done(digits) -> None:
+    job = TrainJob()
+    job.start(TrainConfig(epochs=3, optimizer="sgd", lr=1000.0), data=digits)
+    finish(job)
+
+    snap = job.snapshot()
+    assert snap.status == "diverged"
+    assert snap.message.startswith("At epoch 1, step 10 the loss blew up")
+    assert "learning rate 1000 is too high, so try 100 (10x smaller)" in snap.message
+    assert snap.done is not None
+    assert snap.epochs == ()
+    assert not snap.has_model  # only the initial weights: nothing worth using
+    assert snap.progress < 1.0
 
 
 def test_a_job_loads_its_own_data_when_given_none() -> None:
