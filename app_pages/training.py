@@ -6,7 +6,8 @@ import cnnviz
 import cnnviz.ui as ui
 from cnnviz import figures
 from cnnviz.data import DATASET_INFO
-from cnnviz.training import TrainConfig
+from cnnviz.training import TrainConfig, new_logdir
+from cnnviz.ui.training_views import tensorboard_logs, tensorboard_option
 
 ARCHS = ui.architectures()
 DATASETS = ("digits", "shapes", "mnist", "fashion_mnist", "cifar10", "folder")
@@ -66,7 +67,8 @@ seed = e.number_input(
 options = ui.network_options(arch, running)
 own_data = ui.zip_dataset(arch, int(seed), running) if dataset == "folder" else None
 
-go_col, stop_col, _ = st.columns([1, 1, 4])
+go_col, stop_col, board_col = st.columns([1, 1, 4])
+tensorboard = tensorboard_option(board_col, running)
 if go_col.button("Train", key="train.start", type="primary", disabled=running,
                  icon=":material/play_arrow:"):  # fmt: skip
     config = TrainConfig(
@@ -76,7 +78,7 @@ if go_col.button("Train", key="train.start", type="primary", disabled=running,
     with ui.error_boundary("the training run"):
         if dataset == "folder" and own_data is None:
             raise cnnviz.InputError("Upload a zip of your images first (one folder per class).")
-        job.start(config, own_data)
+        job.start(config, own_data, logdir=new_logdir(config) if tensorboard else None)
         st.rerun()  # disable the settings and turn on the live panel's timer
 stop_col.button(
     "Stop", key="train.stop", disabled=not running, on_click=job.stop, icon=":material/stop:",
@@ -126,6 +128,7 @@ if snap.has_model and snap.confusion is not None:
         help="Every page then shows this network; 'trained' appears as its weights.",
     )  # fmt: skip
 
+tensorboard_logs(snap)
 ui.epoch_scrubber(snap)
 if snap.mistakes:
     st.subheader("What it gets wrong")

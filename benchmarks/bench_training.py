@@ -4,6 +4,9 @@
    optimizer, threads; no events, no metrics). Target (issue 3): ratio >= 0.90.
 2. Time to 97%: the shipped recipe (lenet5, digits, Adam + one-cycle 3e-3, batch 32) until the
    validation accuracy first reaches 97%, with and without loading the data. Target: <= 30 s.
+3. TensorBoard: samples/s of ``cnnviz.train`` with its events written as TensorBoard logs
+   (``write_tensorboard``: 3 scalars a step, 4 scalars and the filter image an epoch) vs without.
+   Target (issue 9): ratio >= 0.95.
 
 Run: .venv/bin/python benchmarks/bench_training.py
 """
@@ -11,6 +14,7 @@ Run: .venv/bin/python benchmarks/bench_training.py
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 
 import torch
@@ -19,7 +23,7 @@ import torch.nn.functional as F  # noqa: N812
 import cnnviz
 from cnnviz.data import load_dataset
 from cnnviz.models import MODELS, build_module
-from cnnviz.training import EpochEvent, StepEvent, train
+from cnnviz.training import EpochEvent, StepEvent, train, write_tensorboard
 
 EPOCHS = 3
 BATCH = 64
@@ -49,12 +53,17 @@ def bare_loop(data) -> float:
     return seen / (time.perf_counter() - start)
 
 
-def cnnviz_loop(data) -> float:
-    """Samples per second of cnnviz.train, from its own step events (validation excluded)."""
+def cnnviz_loop(data, tensorboard: bool = False) -> float:
+    """Samples per second of cnnviz.train, from its own step events (wall time since the start,
+    so time spent by the consumer, e.g. writing TensorBoard logs, counts)."""
     last = None
-    for event in train(arch="lenet5", data=data, epochs=EPOCHS, batch_size=BATCH):
-        if isinstance(event, StepEvent):
-            last = event
+    with tempfile.TemporaryDirectory() as logdir:
+        events = train(arch="lenet5", data=data, epochs=EPOCHS, batch_size=BATCH)
+        if tensorboard:
+            events = write_tensorboard(events, logdir)
+        for event in events:
+            if isinstance(event, StepEvent):
+                last = event
     assert last is not None
     return last.samples_per_s
 
@@ -85,6 +94,14 @@ def main() -> None:
     print(f"{'loop':<14} {'samples/s':>10} {'ratio':>7}")
     print(f"{'bare PyTorch':<14} {b:>10,.0f} {1.0:>7.2f}")
     print(f"{'cnnviz.train':<14} {o:>10,.0f} {o / b:>7.2f}   (target >= 0.90)")
+    plain, logged = [], []
+    for _ in range(3):
+        plain.append(cnnviz_loop(data))
+        logged.append(cnnviz_loop(data, tensorboard=True))
+    p, q = statistics.median(plain), statistics.median(logged)
+    print("\nTensorBoard logging, same run, median of 3")
+    print(f"{'cnnviz.train':<26} {p:>10,.0f} {1.0:>7.2f}")
+    print(f"{'+ write_tensorboard':<26} {q:>10,.0f} {q / p:>7.2f}   (target >= 0.95)")
     total, training, epoch, accuracy = time_to_97()
     print("\ntime to >= 97% validation accuracy (shipped recipe)")
     print(

@@ -4,7 +4,7 @@ cnnviz run [streamlit options]       start the app (same as `make run`)
 cnnviz models                        list the architectures and whether weights are here
 cnnviz download-weights resnet18 ... put torchvision's ImageNet weights in the torch cache
 cnnviz probe IMAGE --model lenet5    print every layer's shape and the top-5 predictions
-cnnviz train --epochs 3 --out x.pt   train a network and save it
+cnnviz train --epochs 3 --out x.pt   train a network (--logdir DIR: TensorBoard logs too)
 
 ``cnnviz train`` exits with status 1 when the loss blows up, with the reason on stderr; with
 ``--out`` it then saves the weights of the best epoch (by validation accuracy), or nothing if no
@@ -29,6 +29,7 @@ from cnnviz.training import (
     TrainConfig,
     save_checkpoint,
     train,
+    write_tensorboard,
 )
 from cnnviz.training.augment import AUGMENTATIONS
 
@@ -104,7 +105,10 @@ def _train(args: argparse.Namespace) -> int:
             "folder", folder=args.folder, size=spec.input_size, channels=spec.channels,
             val_fraction=config.val_fraction, seed=config.seed,
         )  # fmt: skip
-    for event in train(config, data=data):
+    events = train(config, data=data)
+    if args.logdir:
+        events = write_tensorboard(events, args.logdir, config)
+    for event in events:
         if isinstance(event, StepEvent):
             filled = int(30 * event.progress)
             sys.stderr.write(
@@ -126,6 +130,8 @@ def _finish_training(done: DoneEvent, config: TrainConfig, args: argparse.Namesp
     """Say how the run ended and save its model; a run that blew up raises TrainingDiverged."""
     if done.status != "diverged":
         _out(done.message)
+    if args.logdir:
+        _out(f"TensorBoard logs in {args.logdir} (to see them: tensorboard --logdir {args.logdir})")
     if args.out and done.status == "diverged" and done.best is None:
         sys.stderr.write(f"\nnothing saved to {args.out}: no epoch finished before the blow-up")
     elif args.out:
@@ -169,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--transfer", action="store_true",
                      help="freeze the trained weights and train only a new last layer")  # fmt: skip
     fit.add_argument("--out", help="checkpoint file to write (.pt)")
+    fit.add_argument("--logdir", help="also write TensorBoard logs (loss, accuracy, learning "
+                     "rate, first-layer filters) into this folder")  # fmt: skip
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

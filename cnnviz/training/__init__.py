@@ -8,8 +8,9 @@ Training page all run the same code::
             print(event.epoch, event.val_accuracy)
 
 ``loop`` holds :func:`train`, ``events`` what it yields, ``divergence`` when a run has blown up,
-``job`` runs it in a background thread for the page, ``evaluation`` looks at the result
-(confusion matrix, mistakes, any epoch's network).
+``job`` runs it in a background thread for the page, ``tensorboard`` writes a run's events as
+TensorBoard logs, ``evaluation`` looks at the result (confusion matrix, mistakes, any epoch's
+network).
 """
 
 from cnnviz.training.divergence import DivergenceWatch
@@ -25,6 +26,7 @@ from cnnviz.training.evaluation import (
 from cnnviz.training.events import DoneEvent, EpochEvent, StepEvent, TrainEvent
 from cnnviz.training.job import JOB_SLOTS, MAX_JOBS, MAX_POINTS, JobSnapshot, TrainJob
 from cnnviz.training.loop import TrainConfig, save_checkpoint, train
+from cnnviz.training.tensorboard import logs_root, new_logdir, write_tensorboard, zip_logs
 
 __all__ = [
     "JOB_SLOTS",
@@ -42,9 +44,13 @@ __all__ = [
     "checkpoint_bytes",
     "confusion",
     "epoch_model",
+    "logs_root",
     "misclassified",
+    "new_logdir",
     "predict",
     "save_checkpoint",
     "to_image",
     "train",
+    "write_tensorboard",
+    "zip_logs",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from cnnviz.models import MODELS
 from cnnviz.training.evaluation import checkpoint_bytes, confusion, misclassified, to_image
 from cnnviz.training.events import DoneEvent, EpochEvent, StepEvent
 from cnnviz.training.loop import TrainConfig, _check, train
+from cnnviz.training.tensorboard import write_tensorboard, zip_logs
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ class JobSnapshot:
         sample: A fixed validation image, uint8 (C, H, W), to watch through the epochs.
         mistakes: Up to 12 validation images the finished model gets wrong, as
             (image, true class, predicted class).
+        logdir: Folder of the run's TensorBoard logs on the server (``None``: not asked for).
+        logs: Those logs as a zip (bytes for a download), once the run ended.
     """
 
     status: JobStatus = "idle"
@@ -61,6 +65,8 @@ class JobSnapshot:
     checkpoint: bytes | None = field(default=None, repr=False)
     sample: np.ndarray | None = field(default=None, repr=False)
     mistakes: tuple[tuple[Image.Image, str, str], ...] = field(default=(), repr=False)
+    logdir: str | None = None
+    logs: bytes | None = field(default=None, repr=False)
 
     @property
     def running(self) -> bool:
@@ -111,8 +117,20 @@ class TrainJob:
         self._stride = 1
         self.thread: threading.Thread | None = None
 
-    def start(self, config: TrainConfig, data: Dataset | None = None) -> None:
+    def start(
+        self,
+        config: TrainConfig,
+        data: Dataset | None = None,
+        logdir: str | os.PathLike[str] | None = None,
+    ) -> None:
         """Start training ``config`` in the background (``data`` default: load it there).
+
+        Args:
+            config: What to train.
+            data: The data set, already loaded (default: load ``config.dataset`` in the thread).
+            logdir: Write TensorBoard logs into this folder (see
+                :func:`cnnviz.training.write_tensorboard`); the snapshot then offers them as a
+                zip once the run ends.
 
         Raises:
             InputError: Bad settings, a run of this job is still going, or the server is
@@ -129,7 +147,9 @@ class TrainJob:
         self._stop.clear()
         self._stride = 1
         with self._lock:
-            self._state = JobSnapshot(status="running", config=config)
+            self._state = JobSnapshot(
+                status="running", config=config, logdir=None if logdir is None else str(logdir)
+            )
         self.thread = threading.Thread(
             target=self._run, args=(config, data), name=f"cnnviz-train-{id(self):x}", daemon=True
         )
@@ -170,7 +190,11 @@ class TrainJob:
                     val_fraction=config.val_fraction, seed=config.seed,
                 )  # fmt: skip
             self._update(classes=data.classes, sample=data.val_x[0].numpy())
-            for event in train(config, data=data, stop=self._stop):
+            events = train(config, data=data, stop=self._stop)
+            logdir = self.snapshot().logdir
+            if logdir is not None:
+                events = write_tensorboard(events, logdir, config)
+            for event in events:
                 if isinstance(event, StepEvent):
                     self._add_step(event)
                 elif isinstance(event, EpochEvent):
@@ -195,10 +219,12 @@ class TrainJob:
             (to_image(data.val_x[m.index].numpy()), data.classes[m.true], data.classes[m.predicted])
             for m in misclassified(done.model, data, limit=12)
         )
+        logdir = self.snapshot().logdir
         self._update(
             confusion=matrix,
             mistakes=mistakes,
             checkpoint=checkpoint_bytes(done.model, config, done.kept_history),
+            logs=None if logdir is None else zip_logs(logdir),
             done=done,
             message=done.message,
             status=done.status,  # last: the page treats a finished status as complete

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 from PIL import Image
 from streamlit.delta_generator import DeltaGenerator
@@ -11,7 +13,7 @@ from cnnviz import figures, limits
 from cnnviz.data import Dataset, dataset_from_zip, load_dataset
 from cnnviz.figures.attribution import map_overlay
 from cnnviz.nets import ACTIVATIONS
-from cnnviz.training import EpochEvent, JobSnapshot, epoch_model, to_image
+from cnnviz.training import EpochEvent, JobSnapshot, epoch_model, logs_root, to_image
 from cnnviz.training.augment import AUGMENTATIONS
 from cnnviz.ui.session import error_boundary
 
@@ -204,4 +206,33 @@ def epoch_scrubber(snap: JobSnapshot) -> None:
             map_overlay(seen.image, cam), width="stretch",
             caption=f"Grad-CAM for '{cam.label}' at {cam.layer} after epoch {shown}: where it "
             "looked",
+        )  # fmt: skip
+
+
+def tensorboard_option(container: DeltaGenerator, disabled: bool) -> bool:
+    """A checkbox: also write the run as TensorBoard logs; its help says what and where."""
+    return container.checkbox(
+        "Also write TensorBoard logs", key="train.tensorboard", disabled=disabled,
+        help="TensorBoard is the training dashboard that comes with TensorFlow; it reads "
+        "PyTorch's logs too. The run's loss, accuracy and learning rate (per step and per "
+        "epoch) and the first-layer filters after each epoch go into a new folder under "
+        f"{logs_root()} on the server; after the run you can download them as a zip.",
+    )  # fmt: skip
+
+
+def tensorboard_logs(snap: JobSnapshot) -> None:
+    """Where the run's TensorBoard logs are, how to open them, and (once done) a zip of them."""
+    if snap.logdir is None:
+        return
+    folder = Path(snap.logdir)
+    st.caption(
+        f"TensorBoard logs of this run: `{folder}` on the server. To see them, install "
+        "TensorBoard (`pip install tensorboard`), unzip the download and run "
+        f"`tensorboard --logdir {folder.name}` beside it, then open http://localhost:6006."
+    )
+    if snap.logs is not None:
+        st.download_button(
+            "Download the TensorBoard logs (zip)", snap.logs, file_name=f"{folder.name}.zip",
+            key="train.tb_download", mime="application/zip", on_click="ignore",
+            icon=":material/download:",
         )  # fmt: skip

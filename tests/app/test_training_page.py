@@ -108,6 +108,27 @@ def test_a_learning_rate_that_blows_up_is_an_error_not_a_success(open_page, text
     assert "train.confusion" not in _chart_keys(at)
 
 
+def _download_keys(at: AppTest) -> set[str]:
+    return {e.proto.id.split("-", 2)[-1] for e in at.get("download_button")}
+
+
+def test_tensorboard_logs_are_written_and_offered_as_a_zip(open_page, text, monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNVIZ_TENSORBOARD", str(tmp_path))
+    at = open_page("training")
+    assert "train.tb_download" not in _download_keys(at)
+    at.checkbox(key="train.tensorboard").check()
+    at = train(at)
+
+    assert not at.exception
+    (run,) = tmp_path.iterdir()
+    assert run.name.startswith("lenet5-digits-")
+    assert list(run.glob("events.out.tfevents.*"))
+    (caption,) = [c for c in text(at.caption) if c.startswith("TensorBoard logs of this run")]
+    assert f"`{run}` on the server" in caption
+    assert f"tensorboard --logdir {run.name}" in caption
+    assert {"train.tb_download", "train.download"} <= _download_keys(at)
+
+
 def test_use_this_model_makes_feature_maps_show_it(open_page, text):
     at = train(open_page("training"))
     at.button(key="train.use").click().run()

@@ -116,3 +116,13 @@ def test_train_that_blows_up_later_saves_its_best_epoch(
     assert f"saved {out} (epoch 1, before the blow-up)" in printed.out
     assert printed.err.endswith("cnnviz: It blew up.\n")
     assert len(torch.load(out, weights_only=True)["meta"]["history"]) == 1
+
+
+def test_train_with_a_logdir_writes_tensorboard_logs(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logdir = tmp_path / "runs" / "lenet5"
+    assert cli.main(["train", "--epochs", "1", "--logdir", str(logdir)]) == 0
+    assert f"TensorBoard logs in {logdir}" in capsys.readouterr().out
+    (events,) = logdir.glob("events.out.tfevents.*")
+    assert events.stat().st_size > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 
 import numpy as np
@@ -55,6 +56,8 @@ def test_a_short_job_runs_to_done(digits) -> None:
     assert snap.status == "done"
     assert snap.message.startswith("Trained 1 epoch:")
     assert snap.has_model
+    assert snap.logdir is None  # no TensorBoard logs unless asked
+    assert snap.logs is None
     assert len(snap.steps) == -(-len(digits.train_x) // 64)
     assert [e.epoch for e in snap.epochs] == [1]
     assert snap.progress == 1.0
@@ -78,6 +81,24 @@ def test_a_job_that_blows_up_is_diverged_not_done(digits) -> None:
     assert snap.epochs == ()
     assert not snap.has_model  # only the initial weights: nothing worth using
     assert snap.progress < 1.0
+
+
+def test_a_job_writes_tensorboard_logs_and_zips_them(digits, tmp_path) -> None:
+    import zipfile
+
+    from cnnviz.training import new_logdir
+
+    logdir = new_logdir(TrainConfig(), root=tmp_path)
+    job = TrainJob()
+    job.start(TrainConfig(epochs=1), data=digits, logdir=logdir)
+    assert job.snapshot().logdir == str(logdir)  # known at once: the page shows it while running
+    finish(job)
+
+    snap = job.snapshot()
+    assert snap.status == "done"
+    names = zipfile.ZipFile(io.BytesIO(snap.logs)).namelist()
+    assert len(names) == 1
+    assert names[0].startswith(f"{logdir.name}/events.out.tfevents.")
 
 
 def test_a_job_loads_its_own_data_when_given_none() -> None:
