@@ -26,6 +26,7 @@ from cnnviz.errors import InputError
 
 __all__ = [
     "SAMPLES",
+    "SAMPLE_KINDS",
     "Sample",
     "drawing_to_image",
     "image_digest",
@@ -51,6 +52,11 @@ _ALPHA_MODES = {"RGBA": "RGBA", "RGBa": "RGBA", "LA": "LA", "La": "LA", "PA": "R
 _ORIENTATION_TAG = 0x0112
 
 
+SampleKind = Literal["photo", "digit", "shape"]
+SAMPLE_KINDS: tuple[SampleKind, ...] = ("photo", "digit", "shape")
+"""The kinds of bundled samples, in gallery order."""
+
+
 @dataclass(frozen=True, slots=True)
 class Sample:
     """A bundled image the app offers when the student has none.
@@ -58,18 +64,23 @@ class Sample:
     Attributes:
         key: Identifier passed to :func:`load_sample`, e.g. ``"chelsea"`` or ``"digit_3"``.
         title: Short human title, e.g. ``"Chelsea the cat"``.
-        kind: ``"photo"`` (RGB, for ImageNet models) or ``"digit"`` (32x32 L, MNIST-style).
+        kind: ``"photo"`` (RGB, for ImageNet models), ``"digit"`` (32x32 L, MNIST-style, for
+            the digit nets) or ``"shape"`` (64x64 RGB from the ``shapes`` data set's generator,
+            for TinyVGG).
         credit: Where the image comes from and under which terms.
     """
 
     key: str
     title: str
-    kind: Literal["photo", "digit"]
+    kind: SampleKind
     credit: str
 
 
 _SKIMAGE = "via scikit-image"
 _DIGITS_CREDIT = "UCI optical handwritten digits, via scikit-learn"
+_SHAPES_CREDIT = "Drawn by cnnviz's shapes generator (scripts/make_shape_samples.py), CC0"
+# The classes of the ``shapes`` data set (cnnviz.data.SHAPES, which imports this module).
+_SHAPE_NAMES = ("circle", "square", "triangle", "cross", "stripes", "ring")
 
 SAMPLES: tuple[Sample, ...] = (
     Sample("chelsea", "Chelsea the cat", "photo", f"Stefan van der Walt, CC0, {_SKIMAGE}"),
@@ -85,6 +96,7 @@ SAMPLES: tuple[Sample, ...] = (
     ),
     Sample("camera", "Cameraman (grey)", "photo", f"Lav Varshney, CC0, {_SKIMAGE}"),
     *(Sample(f"digit_{d}", f"Handwritten {d}", "digit", _DIGITS_CREDIT) for d in range(10)),
+    *(Sample(f"shape_{s}", f"Drawn {s}", "shape", _SHAPES_CREDIT) for s in _SHAPE_NAMES),
 )
 
 
@@ -159,7 +171,8 @@ def list_samples(kind: str | None = None) -> tuple[Sample, ...]:
     """Return the bundled samples, optionally only one kind.
 
     Args:
-        kind: ``"photo"``, ``"digit"`` or ``None`` for all.
+        kind: One of :data:`SAMPLE_KINDS` (``"photo"``, ``"digit"``, ``"shape"``) or ``None``
+            for all.
 
     Returns:
         The matching entries of :data:`SAMPLES`, in order.
@@ -169,8 +182,10 @@ def list_samples(kind: str | None = None) -> tuple[Sample, ...]:
     """
     if kind is None:
         return SAMPLES
-    if kind not in ("photo", "digit"):
-        raise ValueError(f"Unknown sample kind {kind!r}; use 'photo', 'digit' or None.")
+    if kind not in SAMPLE_KINDS:
+        raise ValueError(
+            f"Unknown sample kind {kind!r}; use one of {', '.join(SAMPLE_KINDS)} or None."
+        )
     return tuple(sample for sample in SAMPLES if sample.kind == kind)
 
 
@@ -181,8 +196,8 @@ def load_sample(key: str) -> Image.Image:
         key: One of the ``key`` values in :data:`SAMPLES`.
 
     Returns:
-        An ``"RGB"`` image for photos, a 32x32 ``"L"`` image (white on black) for digits, with
-        ``info["cnnviz_notes"] == ()``.
+        An ``"RGB"`` image for photos, a 32x32 ``"L"`` image (white on black) for digits, a
+        64x64 ``"RGB"`` image for shapes, with ``info["cnnviz_notes"] == ()``.
 
     Raises:
         InputError: ``key`` is not a bundled sample.
@@ -191,9 +206,9 @@ def load_sample(key: str) -> Image.Image:
     if sample is None:
         valid = ", ".join(s.key for s in SAMPLES)
         raise InputError(f"There is no sample called {key!r}. Choose one of: {valid}.")
-    if sample.kind == "digit":
+    if sample.kind in ("digit", "shape"):
         resource = resources.files("cnnviz") / "assets" / "samples" / f"{key}.png"
-        image = load_image(resource.read_bytes()).convert("L")
+        image = load_image(resource.read_bytes()).convert("L" if sample.kind == "digit" else "RGB")
     else:
         # Imported here: skimage.data is only needed for samples and is slow to import.
         from skimage import data as skimage_data

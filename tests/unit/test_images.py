@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cnnviz.data import SHAPES
 from cnnviz.errors import InputError
 from cnnviz.images import (
+    SAMPLE_KINDS,
     SAMPLES,
     Sample,
     drawing_to_image,
@@ -334,7 +336,7 @@ def test_empty_file_on_disk(tmp_path: Path) -> None:
 @pytest.mark.parametrize("sample", SAMPLES, ids=[sample.key for sample in SAMPLES])
 def test_every_sample_loads(sample: Sample) -> None:
     image = load_sample(sample.key)
-    assert image.mode == ("RGB" if sample.kind == "photo" else "L")
+    assert image.mode == ("L" if sample.kind == "digit" else "RGB")
     assert min(image.size) >= 28
     assert max(image.size) <= 1024
     assert notes(image) == ()
@@ -349,12 +351,28 @@ def test_digit_samples_are_white_on_black() -> None:
     assert pixels.max() > 200
 
 
+def test_shape_samples_are_64_pixel_colour_shapes_one_per_class() -> None:
+    shapes = list_samples("shape")
+    assert [sample.key for sample in shapes] == [f"shape_{name}" for name in SHAPES]
+    for sample in shapes:
+        pixels = np.asarray(load_sample(sample.key), dtype=np.float64)
+        assert pixels.shape == (64, 64, 3)
+        corner = pixels[:8, :8].reshape(-1, 3)
+        assert 4 < corner.std(axis=0).mean() < 12  # the data set's noise: sd 8 per channel
+        far = np.linalg.norm(pixels - corner.mean(axis=0), axis=2) > 40
+        assert 0.05 < far.mean() < 0.6  # one shape, well away from the background colour
+
+
 def test_list_samples_filters_by_kind() -> None:
     digits = list_samples("digit")
     photos = list_samples("photo")
+    shapes = list_samples("shape")
     assert [sample.key for sample in digits] == [f"digit_{d}" for d in range(10)]
     assert 6 <= len(photos) <= 8
+    assert len(shapes) == len(SHAPES)
+    assert SAMPLE_KINDS == ("photo", "digit", "shape")
     assert list_samples() == SAMPLES
+    assert sum(len(list_samples(kind)) for kind in SAMPLE_KINDS) == len(SAMPLES)
     assert len({sample.key for sample in SAMPLES}) == len(SAMPLES)
     with pytest.raises(ValueError, match="kind"):
         list_samples("video")
