@@ -17,7 +17,7 @@ with ui.error_boundary("the feature maps"):
         figures.predictions_figure(probe.predictions, probe.trained), key="fm.predictions"
     )
 
-    layer = ui.layer_picker(probe, "fm")
+    layer = ui.layer_picker(probe, "fm", model=model)
     shape = " x ".join(str(d) for d in layer.shape)
     kind = "C x H x W" if layer.is_map else "values"
     st.subheader(f"Output of {layer.name} ({layer.type_name}): {shape} ({kind})")

@@ -14,6 +14,7 @@ from cnnviz.figures.charts import (
     training_curves,
     vector_figure,
 )
+from cnnviz.figures.labels import fit_lines, ordinal
 from cnnviz.figures.montage import (
     BACKGROUND,
     COLORMAPS,
@@ -50,9 +51,11 @@ __all__ = [
     "feature_grid",
     "filters_grid",
     "first_conv_weights",
+    "fit_lines",
     "heatmap_figure",
     "image_grid",
     "layer_rows",
+    "ordinal",
     "overlay",
     "predictions_figure",
     "shape_figure",

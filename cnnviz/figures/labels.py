@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import ImageFont
 
-__all__ = ["fit_lines"]
+__all__ = ["fit_lines", "ordinal"]
 
 ELLIPSIS = "…"
 
@@ -64,3 +64,9 @@ def _shorten(line: str, font: ImageFont.ImageFont | ImageFont.FreeTypeFont, widt
     while len(line) > 1 and font.getlength(line.rstrip(ELLIPSIS) + ELLIPSIS) > width:
         line = line.rstrip(ELLIPSIS)[:-1]
     return line.rstrip(ELLIPSIS) + ELLIPSIS
+
+
+def ordinal(n: int) -> str:
+    """English ordinal of a positive number: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

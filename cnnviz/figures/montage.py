@@ -15,6 +15,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 from torch import nn
 
+from cnnviz.figures.labels import fit_lines
 from cnnviz.probe import Layer
 from cnnviz.steps import first_conv_weight
 
@@ -254,11 +255,13 @@ def image_grid(
     canvas = Image.new("RGB", (columns * (cell + GAP) + GAP, rows * (cell + LABEL_H + GAP) + GAP))
     canvas.paste(BACKGROUND, (0, 0, canvas.width, canvas.height))
     draw = ImageDraw.Draw(canvas)
+    font = _font(12)
     for k, (pixels, caption) in enumerate(zip(images, captions, strict=True)):
         array = pixels[0] if pixels.shape[0] == 1 else pixels.transpose(1, 2, 0)
         tile = Image.fromarray(np.ascontiguousarray(array)).convert("RGB")
         top = GAP + (k // columns) * (cell + LABEL_H + GAP)
         left = GAP + (k % columns) * (cell + GAP)
         canvas.paste(tile.resize((cell, cell), Image.Resampling.NEAREST), (left, top + LABEL_H))
-        draw.text((left + 1, top + 1), caption[:12], fill=(40, 40, 40), font=_font(12))
+        label = fit_lines(caption, font, cell - 2, lines=1)[0]
+        draw.text((left + 1, top + 1), label, fill=(40, 40, 40), font=font)
     return canvas

@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 import cnnviz
-from cnnviz import steps
+from cnnviz import figures, steps
 from cnnviz.figures import animation
 from cnnviz.ui.session import current_selection, error_boundary
 
@@ -132,8 +132,9 @@ def animation_chart(
     _, every = animation.frame_positions(*result.out_shape)
     if every > 1:
         st.caption(
-            f"{result.positions} positions: the animation shows every {every}th row and column "
-            "of them. Inspect any position below, or take a smaller crop."
+            f"{result.positions} positions: the animation shows every "
+            f"{figures.ordinal(every)} row and column of them. Inspect any position below, or "
+            "take a smaller crop."
         )
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 from PIL import Image
 
 import cnnviz
-from cnnviz import figures, limits
+from cnnviz import figures, limits, steps
 from cnnviz.ui.session import (
     WEIGHT_CHOICES,
     Keys,
@@ -126,9 +126,16 @@ def _step(key: str, names: list[str], delta: int) -> None:
 
 
 def layer_picker(
-    probe: cnnviz.Probe, page: str, layers: list[cnnviz.Layer] | None = None
+    probe: cnnviz.Probe,
+    page: str,
+    layers: list[cnnviz.Layer] | None = None,
+    model: cnnviz.Model | None = None,
 ) -> cnnviz.Layer:
-    """Pick a layer, with previous/next buttons; lists the main layers unless asked for all."""
+    """Pick a layer, with previous/next buttons; lists the main layers unless asked for all.
+
+    Starts on ``model``'s first convolution (:func:`cnnviz.steps.first_conv_name`, the one
+    definition of it) when it is listed, else on the first layer listed.
+    """
     if layers is None:
         every = st.toggle(
             "List every module (norms, activations, dropout…)", key=f"{page}.every_module"
@@ -138,8 +145,8 @@ def layer_picker(
     by_name = {x.name: x for x in layers}
     key = f"{page}.layer"
     if st.session_state.get(key) not in names:
-        first_conv = next((x.name for x in layers if x.kind == "conv"), names[0])
-        st.session_state[key] = first_conv
+        first = steps.first_conv_name(model.module) if model is not None else None
+        st.session_state[key] = first if first in names else names[0]
     left, middle, right = st.columns([1, 10, 1], vertical_alignment="bottom")
     left.button("◀", key=f"{page}.prev", on_click=_step, args=(key, names, -1), help="Previous")
     middle.selectbox(

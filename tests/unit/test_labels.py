@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ImageFont
 
-from cnnviz.figures.labels import fit_lines
+from cnnviz.figures.labels import fit_lines, ordinal
 
 FONT = ImageFont.load_default(size=13)
 
@@ -69,3 +69,12 @@ def test_map_row_captions_are_fitted(side: int) -> None:
 
     row = map_row([Image.new("RGB", (8, 8))] * 2, ["a\nb", "long " * 30], side=side)
     assert row.width > 2 * side
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"), (13, "13th"),
+     (21, "21st"), (22, "22nd"), (101, "101st"), (111, "111th")],
+)  # fmt: skip
+def test_ordinal(n: int, text: str) -> None:
+    assert ordinal(n) == text

@@ -24,6 +24,7 @@ from cnnviz.figures.animation.frames import (
     frame_positions,
     number,
 )
+from cnnviz.figures.labels import ordinal
 from cnnviz.steps import ConvStep, ConvSteps, activate, activation_label
 
 __all__ = ["conv_animation", "conv_equation"]
@@ -157,5 +158,7 @@ def conv_animation(
             data.extend(_cell_traces(i, j, rows, cols))
         data.append({"text": [conv_equation(step, activation, c)]})
         frames.append((f"{i},{j}", data))
-    note = f"every {every}th row and column of {rows * cols} positions; " if every > 1 else ""
+    note = (
+        f"every {ordinal(every)} row and column of {rows * cols} positions; " if every > 1 else ""
+    )
     return b.animate(frames, _speed(len(frames), frame_ms), note)

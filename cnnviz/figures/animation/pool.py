@@ -20,6 +20,7 @@ from cnnviz.figures.animation.frames import (
     frame_positions,
     number,
 )
+from cnnviz.figures.labels import ordinal
 from cnnviz.steps import PoolSteps
 
 __all__ = ["pool_animation", "pool_equation"]
@@ -98,5 +99,7 @@ def pool_animation(
         data.extend(_cell_traces(i, j, rows, cols))
         data.append({"text": [pool_equation(steps, i, j, channel)]})
         frames.append((f"{i},{j}", data))
-    note = f"every {every}th row and column of {rows * cols} positions; " if every > 1 else ""
+    note = (
+        f"every {ordinal(every)} row and column of {rows * cols} positions; " if every > 1 else ""
+    )
     return b.animate(frames, _speed(len(frames), frame_ms), note)
