@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import cnnviz
 import cnnviz.ui as ui
 from cnnviz import figures
 
@@ -24,8 +25,8 @@ left.markdown(
 )
 right.markdown(
     "**Tips.** Start with LeNet-5 and a digit: few layers, small maps — or choose **draw** in "
-    "the sidebar and draw one yourself. Then try ResNet-18 on the cat. The URL keeps your "
-    "choices, so you can share a view with a class."
+    "the sidebar and draw one yourself. Then try ResNet-18 on the cat, or TinyVGG on a "
+    "drawn shape. The URL keeps your choices, so you can share a view with a class."
 )
 a, b, c = st.columns(3)
 a.page_link(
@@ -44,6 +45,15 @@ if selection is not None:
         top = probe.predictions[0]
         if probe.trained:
             image_col.subheader(f"It sees {top.label} ({top.probability:.0%})")
+            check = cnnviz.domain_check(model, selection.image)
+            if not check.in_domain:
+                image_col.warning(check.sentence, icon=":material/help:")
+                with image_col.expander("Why cnnviz says so"):
+                    st.markdown(
+                        "cnnviz compares a few simple numbers measured on the image with "
+                        f"those of {model.spec.label}'s training images:\n"
+                        + "\n".join(f"- {reason}" for reason in check.failed)
+                    )
         c, h, w = model.input_size
         image_col.image(
             probe.image, caption=f"What the network sees: {h} x {w}, {c} channel(s)", width=280
@@ -53,5 +63,8 @@ if selection is not None:
         )
 
 st.subheader("Sample gallery")
-st.caption("Public-domain photos from scikit-image and handwritten digits from scikit-learn.")
+st.caption(
+    "Public-domain photos from scikit-image, handwritten digits from scikit-learn and shapes "
+    "drawn by cnnviz."
+)
 ui.sample_gallery()

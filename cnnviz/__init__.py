@@ -9,6 +9,7 @@ The library behind the cnnviz app, usable from a notebook::
     p.predictions[0].label, p.layer("layer1.0.conv1").output.shape
 """
 
+from cnnviz.domain import DomainCheck, ImageStats, domain_check
 from cnnviz.errors import CnnvizError, InputError, ModelError, TrainingDiverged
 from cnnviz.explain import (
     Explanation,
@@ -59,9 +60,11 @@ __all__ = [
     "CnnvizError",
     "ConvStep",
     "ConvSteps",
+    "DomainCheck",
     "DoneEvent",
     "EpochEvent",
     "Explanation",
+    "ImageStats",
     "InputError",
     "Layer",
     "LayerPatch",
@@ -83,6 +86,7 @@ __all__ = [
     "__version__",
     "cam_layers",
     "conv_steps",
+    "domain_check",
     "download_weights",
     "explain",
     "explain_classes",

@@ -50,6 +50,40 @@ def test_home_predictions_of_the_trained_default_name_the_digit(open_page, chart
     assert bars["marker"]["color"] == "#1f77b4"
 
 
+GUESS = "so its answer is a guess, however sure it sounds."
+
+
+def test_lenet5_on_a_photo_says_its_answer_is_a_guess(open_page, text):
+    at = open_page(sample="coffee")  # offline default: the bundled, trained LeNet-5
+
+    assert not at.exception
+    assert at.selectbox(key="model").value == "lenet5"
+    assert [s for s in text(at.subheader) if s.startswith("It sees ")]
+    assert text(at.warning) == [
+        "This image does not look like the handwritten digits LeNet-5 learned from (a light "
+        f"grey stroke on a plain black background), {GUESS}"
+    ]
+    (why,) = [e for e in at.expander if e.label == "Why cnnviz says so"]
+    (reasons,) = text(why.markdown)
+    assert "- colourfulness" in reasons  # the coffee photo is in colour; the digits were grey
+
+
+def test_lenet5_on_a_digit_says_nothing_more(open_page, text):
+    at = open_page(sample="digit_7")
+
+    assert not at.exception
+    assert any(s.startswith("It sees 7 (") for s in text(at.subheader))
+    assert not at.warning
+    assert not [e for e in at.expander if e.label == "Why cnnviz says so"]
+
+
+def test_random_weights_get_no_domain_sentence(open_page, text):
+    at = open_page(sample="coffee", weights="random")
+
+    assert not at.exception
+    assert text(at.warning) == ["Random, untrained weights: the predictions mean nothing."]
+
+
 def test_home_predictions_are_five_digit_bars(open_page, charts, array):
     at = open_page(weights="random")
 
