@@ -7,7 +7,6 @@ import cnnviz.ui as ui
 from cnnviz import figures
 from cnnviz.data import DATASET_INFO
 from cnnviz.training import TrainConfig, new_logdir
-from cnnviz.ui.training_views import tensorboard_logs, tensorboard_option
 
 ARCHS = ui.architectures()
 DATASETS = ("digits", "shapes", "mnist", "fashion_mnist", "cifar10", "folder")
@@ -68,7 +67,7 @@ options = ui.network_options(arch, running)
 own_data = ui.zip_dataset(arch, int(seed), running) if dataset == "folder" else None
 
 go_col, stop_col, board_col = st.columns([1, 1, 4])
-tensorboard = tensorboard_option(board_col, running)
+tensorboard = ui.tensorboard_option(board_col, running)
 if go_col.button("Train", key="train.start", type="primary", disabled=running,
                  icon=":material/play_arrow:"):  # fmt: skip
     config = TrainConfig(
@@ -128,7 +127,7 @@ if snap.has_model and snap.confusion is not None:
         help="Every page then shows this network; 'trained' appears as its weights.",
     )  # fmt: skip
 
-tensorboard_logs(snap)
+ui.tensorboard_logs(snap)
 ui.epoch_scrubber(snap)
 if snap.mistakes:
     st.subheader("What it gets wrong")

@@ -19,6 +19,8 @@ from cnnviz.ui.training_views import (
     epoch_scrubber,
     live_maps,
     network_options,
+    tensorboard_logs,
+    tensorboard_option,
     zip_dataset,
 )
 from cnnviz.ui.widgets import (
@@ -50,6 +52,8 @@ __all__ = [
     "png_download",
     "sample_gallery",
     "sidebar",
+    "tensorboard_logs",
+    "tensorboard_option",
     "training_job",
     "use_trained",
     "zip_dataset",

@@ -24,16 +24,13 @@ OURS = {
     "mobilenet_small": "Small MobileNet (32 x 32 grey)",
 }
 """Our nets, trained from scratch on the Training page."""
-ACTIVATION_NOTES = {
-    "relu": "ReLU: max(0, x)",
-    "leaky_relu": "leaky ReLU: 0.1x below 0",
-    "elu": "ELU: e^x - 1 below 0",
-    "gelu": "GELU: a smooth ReLU",
-    "silu": "SiLU: x · sigmoid(x)",
-    "relu6": "ReLU6: ReLU up to 6",
-    "tanh": "tanh: -1..1 (1998)",
-    "sigmoid": "sigmoid: 0..1 (slow)",
-}
+
+
+def _activation_label(name: str) -> str:
+    if name == "default":
+        return "as designed"
+    activation = ACTIVATIONS[name]
+    return f"{activation.label}: {activation.formula}"
 
 
 def architectures() -> dict[str, str]:
@@ -71,7 +68,7 @@ def network_options(arch: str, disabled: bool) -> dict[str, object]:
         activation = a.selectbox(
             "Activation", ["default", *ACTIVATIONS], key="train.activation",
             disabled=disabled or not own,
-            format_func=lambda k: "as designed" if k == "default" else ACTIVATION_NOTES[k],
+            format_func=_activation_label,
             help="The function after every convolution and hidden layer. ReLU keeps positive "
             "values and zeroes the rest; leaky ReLU and ELU let a little through below 0; GELU "
             "and SiLU (swish) are smooth ReLUs used by transformers and EfficientNet; tanh and "

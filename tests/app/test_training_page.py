@@ -53,6 +53,10 @@ def test_the_page_shows_its_settings(open_page, text):
     ]
     assert "ResNet-18 (transfer learning, 224 px)" in options
     assert at.selectbox(key="train.activation").value == "default"  # "as designed"
+    # The activation options are the library's one table, labelled with its formulas.
+    shown = at.selectbox(key="train.activation").options
+    assert shown[0] == "as designed"
+    assert shown[1:] == [f"{a.label}: {a.formula}" for a in cnnviz.nets.ACTIVATIONS.values()]
     assert not at.toggle(key="train.transfer").value
     assert at.multiselect(key="train.augment").value == []
     assert at.selectbox(key="train.dataset").value == "digits"
