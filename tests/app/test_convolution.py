@@ -44,7 +44,7 @@ def test_default_is_the_worked_example(open_page, text, charts, array):
     figure = charts(at)["conv.animation"]
     assert len(figure["frames"]) == 9
     np.testing.assert_array_equal(heatmap(figure, "x4", array), textbook_output())
-    np.testing.assert_array_equal(heatmap(figure, "x1", array), WORKED_EXAMPLE)
+    np.testing.assert_array_equal(heatmap(figure, "x", array), WORKED_EXAMPLE)
     assert window_box(figure, 0) == (-0.5, -0.5)
     assert window_box(figure, 8) == (1.5, 1.5)
     assert any(m.startswith("y[0, 0] = 7·1 + 2·0 + 3·(−1)") and m.endswith("= **6**")

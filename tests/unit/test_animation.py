@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -290,3 +291,30 @@ def test_frame_positions_thin_rows_and_columns(limit: int, every: int) -> None:
     assert positions[0] == (0, 0)
     assert len(positions) <= limit
     assert positions == [(i, j) for i in range(0, 10, every) for j in range(0, 7, every)]
+
+
+AXIS_ID = re.compile(r"^[xy]([2-9]|[1-9]\d+)?$")  # plotly.js ids: x, x2, x3... (no "x1")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        conv_animation(conv_steps(WORKED_EXAMPLE, kernel("sobel_x"))).to_dict(),
+        pool_animation(pool_steps(np.arange(49.0).reshape(7, 7), "max", 3, 2, 1)).to_dict(),
+    ],
+    ids=["conv", "pool"],
+)
+def test_axis_references_are_plotly_ids(spec: dict) -> None:
+    """Every panel's cells stay square: plotly.js ignores a ``scaleanchor`` that names no axis
+    (``"x1"``), which stretched the first panel's cells into wide rectangles."""
+    layout = spec["layout"]
+    keys = {k for k in layout if k.startswith(("xaxis", "yaxis"))}
+    ids = {("x" if k.startswith("x") else "y") + k[5:] for k in keys}
+    assert all(AXIS_ID.match(i) for i in ids)
+    for trace in spec["data"]:
+        assert {trace["xaxis"], trace["yaxis"]} <= ids
+    for key in keys:
+        for field in ("anchor", "scaleanchor"):
+            if field in layout[key]:
+                assert layout[key][field] in ids
+    assert layout["yaxis"]["scaleanchor"] == "x"  # the first panel: square cells

@@ -158,20 +158,29 @@ class _Builder:
         self.layout[f"yaxis{n}"] = {"domain": [0, 0.17], "range": [0, 1], "visible": False,
                                     "anchor": f"x{n}", "fixedrange": True}  # fmt: skip
 
+    @staticmethod
+    def _ids(col: int) -> tuple[str, str]:
+        """Plotly's axis ids of panel ``col``: ``x``/``y`` for the first (plotly.js has no
+        ``x1``: it quietly ignores ``scaleanchor: "x1"``, which stretched the first panel's
+        cells), ``x2``/``y2``... for the others."""
+        suffix = "" if col == 1 else str(col)
+        return f"x{suffix}", f"y{suffix}"
+
     def _axes(self, col: int, domain: tuple[float, float], shape: tuple[int, ...]) -> None:
         rows, cols = shape
-        self.layout[f"xaxis{col}"] = {
+        x, y = self._ids(col)
+        self.layout[f"xaxis{x[1:]}"] = {
             "domain": [round(max(0.0, domain[0]), 6), round(min(1.0, domain[1]), 6)],
-            "range": [-0.5, cols - 0.5], "visible": False,
-            "constrain": "domain", "anchor": f"y{col}",
+            "range": [-0.5, cols - 0.5], "visible": False, "constrain": "domain", "anchor": y,
         }  # fmt: skip
-        self.layout[f"yaxis{col}"] = {
+        self.layout[f"yaxis{y[1:]}"] = {
             "domain": [0.25, 1.0], "range": [rows - 0.5, -0.5], "visible": False,
-            "scaleanchor": f"x{col}", "constrain": "domain", "anchor": f"x{col}",
+            "scaleanchor": x, "constrain": "domain", "anchor": x,
         }  # fmt: skip
 
     def _trace(self, trace: dict, col: int) -> None:
-        trace.update(xaxis=f"x{col}", yaxis=f"y{col}")
+        x, y = self._ids(col)
+        trace.update(xaxis=x, yaxis=y)
         self.data.append(trace)
 
     def _heatmap(self, grid: _Grid, col: int, cell_px: float) -> None:
