@@ -108,8 +108,8 @@ def shape_figure(probe: Probe, highlight: str | None = None) -> go.Figure:
     # Channel counts are powers of two or near them: label the log axis at powers of two, in
     # full ("512", not plotly's minor-tick digits "2, 5"). The axis starts below 1, so a
     # one-channel input still has a visible bar.
-    powers = [2**k for k in range(0, 1 + max(channels, default=1).bit_length())]
-    powers = powers if len(powers) <= 7 else powers[::2]
+    powers = [2**k for k in range(max(channels, default=1).bit_length())]
+    powers = powers if len(powers) <= 7 else powers[::-2][::-1]  # keep the top one
     top = max(channels, default=1) * 1.25
     fig.update_layout(
         title="Shape through the network: maps shrink, channels grow",
@@ -128,6 +128,10 @@ def shape_figure(probe: Probe, highlight: str | None = None) -> go.Figure:
             "overlaying": "y",
             "side": "left",
             "range": [0, max(sides, default=1) * 1.1],
+            # Its own round ticks: synced to the log axis's grid they read "214.8, 167.1".
+            "tickmode": "auto",
+            "nticks": 6,
+            "showgrid": False,
             "automargin": True,
         },
         xaxis={"showticklabels": len(names) <= 30, "tickangle": -45, "automargin": True},
