@@ -11,7 +11,7 @@ The rule, in three steps:
    classes of the ``shapes`` data set mean ``"shapes"``; ImageNet's 1,000 classes mean
    ``"photos"``. Anything else (a model trained on Fashion-MNIST, CIFAR-10 or your own folders)
    has no known domain and is never labelled.
-2. **Six numbers** describe the image (:class:`ImageStats`), measured on a 64 x 64 RGB thumbnail
+2. **Seven numbers** describe the image (:class:`ImageStats`), measured on a 64 x 64 RGB thumbnail
    of the whole image. The *background* is the median colour of the thumbnail's outer ring of
    pixels; a pixel belongs to the *object* when its RGB distance to the background is at least
    40 levels (background noise stays below, the shapes' fill and the digits' ink above).
@@ -19,11 +19,12 @@ The rule, in three steps:
    :data:`SHAPE_LIKE`). Photos are what the other two are not: an ImageNet net's image is out of
    its domain when it is digit-like or shape-like.
 
-The ranges were set on real data with ``scripts/calibrate_domain.py``. All of the 1,797
-scikit-learn digits (as the digit nets see them, 32 x 32), 200 drawings through
-:func:`cnnviz.images.drawing_to_image` and 1,200 ``shapes`` pass their own domain's ranges and
-fail the other's; none of 209 scikit-image photos and crops of them (19 photos, 10 random crops
-each) passes either. Limits, by design of so simple a rule: a grey picture of a light blob on a
+The ranges were set on real data with ``scripts/calibrate_domain.py``: 1,796 of the 1,797
+scikit-learn digits (as the digit nets see them, 32 x 32), all of 200 drawings through
+:func:`cnnviz.images.drawing_to_image` and all of 1,200 ``shapes`` pass their own domain's ranges
+and fail the other's; none of 209 scikit-image photos and crops of them (19 photos, 10 random
+crops each) nor of 100 grey face photos (``lfw_subset``, many on a dark background) passes either.
+Limits, by design of so simple a rule: a grey picture of a light blob on a
 black sky (a full moon) looks digit-like; a logo (one flat colour on a plain background) looks
 shape-like; a digit written dark on light paper does not look like the white-on-black digits
 the nets learned from (LeNet-5 reads none of the ten digit samples right once inverted).
@@ -81,7 +82,7 @@ DOMAINS: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class ImageStats:
-    """Six numbers that tell a digit, a drawn shape and a photo apart.
+    """Seven numbers that tell a digit, a drawn shape and a photo apart.
 
     Attributes:
         colourfulness: Hasler & Süsstrunk's (2003) colourfulness ``M``: with ``rg = R - G`` and
@@ -92,6 +93,9 @@ class ImageStats:
             thumbnail's outer ring of pixels.
         plain_border: Share (0..1) of that ring within 40 RGB levels of the background: 1 when
             the object sits inside a plain frame, low for a photo whose scene reaches the edges.
+        background_noise: Median RGB distance of the background pixels (those within 40 levels
+            of the background colour) to it: 0 for a drawn or scanned digit's black, about 12
+            for the shapes' noise (sd 8 per channel), more for a photo's texture.
         object_share: Share (0..1) of all pixels 40 RGB levels or more away from the background.
         contrast: Brightness of the object's median colour minus the background's (-255..255;
             positive for light ink on a dark background).
@@ -103,6 +107,7 @@ class ImageStats:
     colourfulness: float
     background_luma: float
     plain_border: float
+    background_noise: float
     object_share: float
     contrast: float
     fill_spread: float
@@ -150,6 +155,7 @@ DIGIT_LIKE: tuple[Range, ...] = (
     Range("background_luma", 0.0, 50.0, "a dark background"),  # measured: at most 10
     Range("contrast", 80.0, 255.0, "light ink on it"),  # measured: at least 93
     Range("plain_border", 0.5, 1.0, "a plain frame"),  # at least 0.60 (the 8x8 scans fill it)
+    Range("background_noise", 0.0, 6.0, "a noise-free background"),  # 1 of 1,797 digits above
     Range("object_share", 0.1, 0.75, "ink on 10% to 75% of it"),  # 0.12 to 0.71
 )
 """A light grey stroke on a plain black background, like the digits the digit nets learned."""
@@ -193,7 +199,7 @@ def image_stats(image: Image.Image) -> ImageStats:
         image: Any PIL image (``cnnviz.load_image`` output: ``"RGB"`` or ``"L"``).
 
     Returns:
-        The six numbers.
+        The seven numbers.
     """
     pixels = _thumbnail(image)
     rg = pixels[..., 0] - pixels[..., 1]
@@ -202,7 +208,8 @@ def image_stats(image: Image.Image) -> ImageStats:
     ring = np.concatenate([pixels[0], pixels[-1], pixels[1:-1, 0], pixels[1:-1, -1]])
     background = np.median(ring, axis=0)
     plain = np.linalg.norm(ring - background, axis=1) < OBJECT_DISTANCE
-    obj = np.linalg.norm(pixels - background, axis=2) >= OBJECT_DISTANCE
+    distance = np.linalg.norm(pixels - background, axis=2)
+    obj = distance >= OBJECT_DISTANCE
     background_luma = float(background @ _LUMA)
     contrast, spread = 0.0, math.inf
     if obj.any():
@@ -218,6 +225,7 @@ def image_stats(image: Image.Image) -> ImageStats:
         colourfulness=float(colourfulness),
         background_luma=background_luma,
         plain_border=float(plain.mean()),
+        background_noise=float(np.median(distance[~obj])) if not obj.all() else math.inf,
         object_share=float(obj.mean()),
         contrast=contrast,
         fill_spread=spread,

@@ -10,6 +10,8 @@ The calibration sets, all offline:
 * ``shapes``: 1,200 images of the ``shapes`` data set at 64 x 64 RGB (seed 0).
 * ``photos``: 19 scikit-image photos and 10 seeded random square crops of each (30% to 90% of the
   shorter side): 209 images.
+* ``faces``: the 100 grey face photos of scikit-image's ``lfw_subset`` (25 x 25, Labeled Faces in
+  the Wild), many on a dark background: the hardest photos to tell from a digit.
 
 For each set it logs the share that is digit-like, shape-like, and the statistics' ranges, so the
 thresholds in ``cnnviz/domain.py`` can be checked against the data. Run from the repository
@@ -94,6 +96,14 @@ def photo_images(crops: int = 10, seed: int = 0) -> list[Image.Image]:
     return images
 
 
+def face_images() -> list[Image.Image]:
+    """The 100 faces of ``skimage.data.lfw_subset()`` (its other 100 images are not faces)."""
+    from skimage import data as skimage_data
+
+    faces = skimage_data.lfw_subset()[:100]
+    return [Image.fromarray(np.rint(face * 255.0).astype(np.uint8), "L") for face in faces]
+
+
 def passes(rule: tuple, stats: ImageStats) -> bool:
     """Whether every range of a rule accepts the statistics."""
     return all(r.accepts(stats) for r in rule)
@@ -127,6 +137,7 @@ def main() -> None:
     report("drawings", drawing_images())
     report("shapes", shape_images())
     report("photos", photo_images())
+    report("faces", face_images())
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ def test_stats_of_a_white_square_on_black() -> None:
     assert stats.colourfulness == 0.0
     assert stats.background_luma == 0.0
     assert stats.plain_border == 1.0
+    assert stats.background_noise == 0.0
     assert stats.object_share == 32 * 32 / (64 * 64)
     assert stats.contrast == pytest.approx(255.0, abs=0.01)
     assert stats.fill_spread == 0.0
@@ -213,6 +214,14 @@ def test_the_shapes_data_set_is_shape_like_and_not_digit_like() -> None:
         assert not passes(DIGIT_LIKE, image)
     grey = Image.fromarray(np.ascontiguousarray(data.val_x.numpy()[0].transpose(1, 2, 0)))
     assert not passes(SHAPE_LIKE, grey.convert("L"))  # the shapes were all in colour
+
+
+def test_grey_faces_on_dark_backgrounds_are_not_digit_like() -> None:
+    from skimage.data import lfw_subset
+
+    for face in lfw_subset()[:100]:  # the first 100 are faces
+        image = Image.fromarray(np.rint(face * 255).astype(np.uint8), "L")
+        assert not passes(DIGIT_LIKE, image)
 
 
 def test_crops_of_photos_are_neither_digit_nor_shape_like() -> None:
