@@ -1,0 +1,64 @@
+"""What a class sees at 1280 x 720: charts that show whole labels and square grid cells."""
+
+from __future__ import annotations
+
+import pytest
+from browser import App, expect_no_exception, main
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+PROJECTOR = {"width": 1280, "height": 720}
+
+# Tick labels of one axis, with their boxes, and the chart's box (all in page pixels).
+TICKS = """(plot, axis) => {
+    const box = (e) => { const r = e.getBoundingClientRect();
+                         return [r.left, r.top, r.right, r.bottom]; };
+    const ticks = [...plot.querySelectorAll(`.${axis}tick text`)];
+    return {chart: box(plot), ticks: ticks.map(t => [t.textContent, box(t)])};
+}"""
+
+# The first heatmap of a plotly chart: its drawn size in pixels and its grid (rows, columns).
+FIRST_GRID = """(plot) => {
+    const trace = plot._fullData.find(t => t.type === 'heatmap');
+    const image = plot.querySelector('.hm image');
+    const r = image.getBoundingClientRect();
+    return {width: r.width, height: r.height, rows: trace.z.length, cols: trace.z[0].length};
+}"""
+
+
+def _shape_chart(page: Page):
+    chart = main(page).locator(".js-plotly-plot").filter(has_text="maps shrink, channels grow")
+    chart.scroll_into_view_if_needed()
+    expect(chart).to_be_visible()
+    return chart
+
+
+def test_shape_chart_names_channels_in_full_inside_the_chart(app: App) -> None:
+    app.page.set_viewport_size(PROJECTOR)
+    page = app.open("/feature_maps")
+    chart = _shape_chart(page)
+
+    found = chart.evaluate(TICKS, "y")  # the channel axis (log, on the right)
+    left, top, right, bottom = found["chart"]
+    labels = [text for text, _ in found["ticks"]]
+    assert labels == ["1", "2", "4", "8", "16"]  # LeNet-5's channels: 1, 6, 16
+    for _, (x0, y0, x1, y1) in found["ticks"]:
+        assert left <= x0 and x1 <= right and top <= y0 and y1 <= bottom  # nothing clipped
+    pixels = [text for text, _ in chart.evaluate(TICKS, "y2")["ticks"]]
+    assert all(text.isdigit() for text in pixels)  # round pixel ticks, not "214.8"
+    expect_no_exception(page)
+
+
+def test_step_animation_cells_are_square(app: App) -> None:
+    app.page.set_viewport_size(PROJECTOR)
+    page = app.open("/convolution")
+    chart = main(page).locator(".js-plotly-plot").first
+    expect(chart).to_be_visible()
+
+    grid = chart.evaluate(FIRST_GRID)
+
+    cell_w, cell_h = grid["width"] / grid["cols"], grid["height"] / grid["rows"]
+    assert (grid["rows"], grid["cols"]) == (5, 5)  # the worked example's input
+    assert abs(cell_w - cell_h) <= 1.5, (cell_w, cell_h)
+    expect_no_exception(page)
