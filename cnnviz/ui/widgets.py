@@ -201,15 +201,30 @@ def png_download(image: Image.Image, file_name: str, key: str) -> None:
     )  # fmt: skip
 
 
+GALLERY_ROWS = {
+    "photo": "**Photos**, for the ImageNet networks (ResNet, VGG, MobileNet…)",
+    "digit": "**Handwritten digits**, for LeNet-5 and the small ResNet and MobileNet",
+    "shape": "**Shapes**, for TinyVGG",
+}
+
+
+def _short_title(sample: cnnviz.images.Sample) -> str:
+    """A photo keeps its title; a digit or shape, whose row already says what it is, its last
+    word ("3", "circle"): a long word in a narrow column would be cut mid-word."""
+    return sample.title if sample.kind == "photo" else sample.title.split()[-1]
+
+
 def sample_gallery() -> None:
-    """Thumbnails of the bundled samples, each with a button that makes it the current image."""
-    for kind in ("photo", "digit"):
+    """Thumbnails of the bundled samples, one row per kind, each with a button that makes it
+    the current image."""
+    for kind in cnnviz.images.SAMPLE_KINDS:
         samples = cnnviz.list_samples(kind)
-        columns = st.columns(len(samples))
-        for column, sample in zip(columns, samples, strict=True):
+        st.markdown(GALLERY_ROWS.get(kind, kind))
+        columns = st.columns(max(len(samples), 7))
+        for column, sample in zip(columns, samples, strict=False):
             with column:
                 thumb = figures.thumbnail(sample_image(sample.key))
-                st.image(thumb, caption=sample.title, width="stretch")
+                st.image(thumb, caption=_short_title(sample), width="stretch")
                 st.button(
                     "Use", key=f"home.use.{sample.key}", on_click=_use_sample,
                     args=(sample.key,), width="stretch",

@@ -8,6 +8,7 @@ import logging
 import pytest
 from streamlit.elements.lib import policies
 
+import cnnviz
 from cnnviz import limits
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect/></svg>'
@@ -53,3 +54,17 @@ def test_svg_upload_gets_a_sentence(open_page, text):
     assert not at.exception
     errors = text(at.error)
     assert any("an SVG drawing" in e and "export it as PNG or JPEG" in e for e in errors)
+
+
+def test_gallery_has_a_row_per_kind_with_short_captions(open_page, text):
+    at = open_page()
+
+    assert not at.exception
+    for sample in cnnviz.list_samples():
+        assert at.button(key=f"home.use.{sample.key}")  # every sample, shapes included
+    rows = [m for m in text(at.markdown) if m.startswith("**") and ", for " in m]
+    assert [r.split("**")[1] for r in rows] == ["Photos", "Handwritten digits", "Shapes"]
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert "3" in captions  # not "Handwritten 3", which a narrow column cuts mid-word
+    assert "circle" in captions
+    assert "Chelsea the cat" in captions
