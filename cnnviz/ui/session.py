@@ -248,8 +248,14 @@ def current_selection() -> Selection | None:
 
 
 def default_sample(model_name: str) -> str:
-    """A digit for the digit nets, the cat for everything else."""
-    return "digit_3" if model_name == "lenet5" else "chelsea"
+    """A sample like the network's training data: a digit for the digit nets, a shape for
+    TinyVGG (trained on shapes), the cat for the ImageNet networks."""
+    labels = set(cnnviz.models.registry.default_labels(cnnviz.MODELS[model_name]))
+    if labels == {str(d) for d in range(10)}:
+        return "digit_3"
+    if labels == set(cnnviz.data.SHAPES):
+        return "shape_ring"
+    return "chelsea"
 
 
 @st.cache_resource

@@ -76,7 +76,7 @@ def sidebar() -> None:
         # The model's own sample comes first, so it is the default with no `index=`: the gallery
         # sets this widget through the Session State API, and a widget that has both draws
         # Streamlit's "created with a default value" warning (with a stack) in the server log.
-        suggested = default_sample(model)
+        suggested = default_sample(chosen)
         st.selectbox(
             "Sample", [suggested, *(s for s in samples if s != suggested)], key=Keys.SAMPLE,
             bind="query-params", persist_state="session",

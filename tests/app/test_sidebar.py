@@ -68,3 +68,16 @@ def test_gallery_has_a_row_per_kind_with_short_captions(open_page, text):
     assert "3" in captions  # not "Handwritten 3", which a narrow column cuts mid-word
     assert "circle" in captions
     assert "Chelsea the cat" in captions
+
+
+@pytest.mark.parametrize(
+    ("model", "sample"),
+    [("lenet5", "digit_3"), ("mobilenet_small", "digit_3"), ("tinyvgg", "shape_ring"),
+     ("resnet18", "chelsea")],
+)  # fmt: skip
+def test_a_link_to_a_model_opens_on_a_sample_like_its_training_data(open_page, model, sample):
+    at = open_page(model=model)
+
+    assert not at.exception
+    assert at.selectbox(key="sample").value == sample
+    assert "sample" not in at.query_params  # the model's own sample is the default
