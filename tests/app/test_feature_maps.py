@@ -248,8 +248,8 @@ def test_pretrained_offline_says_how_to_get_the_weights(open_page, text, monkeyp
 
 
 def test_pretrained_small_net_without_bundled_weights_says_so(open_page, text):
-    at = open_page("feature_maps", model="tinyvgg", weights="pretrained")
+    at = open_page("feature_maps", model="resnet_small", weights="pretrained")
 
     assert not at.exception
     (error,) = text(at.error)
-    assert error.startswith("No trained weights for TinyVGG ship with this version of cnnviz.")
+    assert error.startswith("No trained weights for Small ResNet ship with this version of cnnviz.")
