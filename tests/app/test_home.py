@@ -78,6 +78,23 @@ def test_lenet5_on_a_digit_says_nothing_more(open_page, text):
     assert not [e for e in at.expander if e.label == "Why cnnviz says so"]
 
 
+def test_bundled_tinyvgg_reads_a_shape_sample_and_doubts_a_photo(open_page, text):
+    at = open_page(model="tinyvgg", sample="shape_triangle")
+
+    assert not at.exception
+    assert any("(bundled: tinyvgg.pt)" in c for c in text(at.caption))
+    assert any(s.startswith("It sees triangle (") for s in text(at.subheader))
+    assert not at.warning
+
+    at.button(key="home.use.chelsea").click().run()
+
+    assert not at.exception
+    assert text(at.warning) == [
+        "This image does not look like the coloured shapes TinyVGG learned from (one "
+        f"flat-coloured shape on a plain background), {GUESS}"
+    ]
+
+
 def test_random_weights_get_no_domain_sentence(open_page, text):
     at = open_page(sample="coffee", weights="random")
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from cnnviz import load_model
 from cnnviz.data import SHAPES
 from cnnviz.errors import InputError
 from cnnviz.images import (
@@ -361,6 +364,26 @@ def test_shape_samples_are_64_pixel_colour_shapes_one_per_class() -> None:
         assert 4 < corner.std(axis=0).mean() < 12  # the data set's noise: sd 8 per channel
         far = np.linalg.norm(pixels - corner.mean(axis=0), axis=2) > 40
         assert 0.05 < far.mean() < 0.6  # one shape, well away from the background colour
+
+
+def test_the_bundled_tinyvgg_reads_every_shape_sample() -> None:
+    model = load_model("tinyvgg", "pretrained")  # cnnviz/assets/tinyvgg.pt: no network
+    assert model.labels == SHAPES
+    assert "Trained on shapes by cnnviz" in model.weights_source
+    for name in SHAPES:
+        x = model.preprocess(load_sample(f"shape_{name}"))
+        with torch.inference_mode():
+            assert model.labels[int(model.module(x).argmax())] == name
+
+
+def test_the_bundled_tinyvgg_is_a_small_plain_state_dict() -> None:
+    path = Path(str(resources.files("cnnviz") / "assets" / "tinyvgg.pt"))
+    assert path.stat().st_size < 2 * 2**20
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    assert set(data) == {"state_dict", "meta"}
+    assert data["meta"]["config"]["dataset"] == "shapes"
+    assert data["meta"]["history"][-1]["val_accuracy"] > 0.9
+    assert not any("bn" in key for key in data["state_dict"])  # the CNN Explainer's layers
 
 
 def test_list_samples_filters_by_kind() -> None:
