@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from cnnviz.data import Dataset, load_dataset
 from cnnviz.models import Model, ModelSpec, load_model
 
 # Tests never reach the internet: with this, weights="auto" never probes or downloads (the
@@ -27,6 +28,12 @@ def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TORCH_HOME", str(home))
     assert Path(torch.hub.get_dir()) == home / "hub"
     return home / "hub" / "checkpoints"
+
+
+@pytest.fixture(scope="session")
+def digits() -> Dataset:
+    """scikit-learn's digits at LeNet-5's input (32 x 32 grey, seeded split); read-only."""
+    return load_dataset("digits", size=32, channels=1, seed=0)
 
 
 @pytest.fixture(scope="session")

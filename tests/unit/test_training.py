@@ -24,11 +24,6 @@ from cnnviz.training import (
 )
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits", size=32, channels=1, seed=0)
-
-
 def run(**options):
     events = list(train(**options))
     done = events[-1]

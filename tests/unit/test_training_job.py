@@ -11,7 +11,6 @@ import torch
 
 import cnnviz
 from cnnviz import figures
-from cnnviz.data import load_dataset
 from cnnviz.errors import InputError
 from cnnviz.training import (
     JOB_SLOTS,
@@ -27,11 +26,6 @@ from cnnviz.training import (
 )
 
 JOIN_S = 60
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits", size=32, channels=1, seed=0)
 
 
 @pytest.fixture(scope="module")

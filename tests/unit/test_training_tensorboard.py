@@ -11,7 +11,6 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cnnviz import figures
-from cnnviz.data import load_dataset
 from cnnviz.training import (
     DoneEvent,
     EpochEvent,
@@ -23,11 +22,6 @@ from cnnviz.training import (
     zip_logs,
 )
 from cnnviz.training.tensorboard import EPOCH_TAGS, FILTERS_TAG, ROOT_ENV, STEP_TAGS, logs_root
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits", size=32, channels=1, seed=0)
 
 
 def read(logdir) -> EventAccumulator:
