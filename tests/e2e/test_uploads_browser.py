@@ -146,6 +146,23 @@ def test_zip_just_over_the_limit_is_refused_with_a_sentence(app: App, tmp_path: 
     expect_no_exception(page)
 
 
+def test_checkpoint_just_under_the_limit_reaches_the_page(app: App, tmp_path: Path) -> None:
+    """The browser sends a file just under the checkpoint limit and the server takes it (its
+    cap is the largest limit); these bytes are no checkpoint, so the page says so."""
+    page = app.open("/?weights=checkpoint")
+    uploader = _sidebar_file_input(page, "Checkpoint")
+    data = tmp_path / "almost.pt"
+    with data.open("wb") as file:  # sparse: zeros that cost no disk
+        file.truncate(_browser_limit(limits.CHECKPOINT) - MARGIN)
+
+    uploader.locator("input[type=file]").set_input_files(str(data))
+
+    alert = main(page).get_by_test_id("stAlert").filter(has_text="weights file")
+    expect(alert).to_contain_text("not a plain PyTorch weights file", timeout=180_000)
+    expect(uploader).not_to_contain_text(TOO_LARGE)
+    expect_no_exception(page)
+
+
 def test_checkpoint_just_over_the_limit_is_refused_with_a_sentence(
     app: App, tmp_path: Path
 ) -> None:
