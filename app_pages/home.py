@@ -44,7 +44,7 @@ if selection is not None:
         image_col, chart_col = st.columns([1, 2])
         top = probe.predictions[0]
         if probe.trained:
-            image_col.subheader(f"It sees {top.label} ({top.probability:.0%})")
+            image_col.subheader(f"It sees {top.label} ({figures.percent(top.probability)})")
             check = cnnviz.domain_check(model, selection.image)
             if not check.in_domain:
                 image_col.warning(check.sentence, icon=":material/help:")
@@ -56,7 +56,9 @@ if selection is not None:
                     )
         c, h, w = model.input_size
         image_col.image(
-            probe.image, caption=f"What the network sees: {h} x {w}, {c} channel(s)", width=280
+            probe.image,
+            caption=f"What the network sees: {h} x {w}, {figures.plural(c, 'channel')}",
+            width=280,
         )
         chart_col.plotly_chart(
             figures.predictions_figure(probe.predictions, probe.trained), key="home.predictions"

@@ -14,7 +14,7 @@ from cnnviz.figures.charts import (
     training_curves,
     vector_figure,
 )
-from cnnviz.figures.labels import fit_lines, ordinal
+from cnnviz.figures.labels import fit_lines, ordinal, percent, plural
 from cnnviz.figures.montage import (
     BACKGROUND,
     COLORMAPS,
@@ -57,6 +57,8 @@ __all__ = [
     "layer_rows",
     "ordinal",
     "overlay",
+    "percent",
+    "plural",
     "predictions_figure",
     "shape_figure",
     "thumbnail",

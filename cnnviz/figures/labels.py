@@ -1,10 +1,11 @@
-"""Text drawn onto pictures: captions fitted to a width by whole words, never cut mid-word."""
+"""Short texts for pictures and pages: captions fitted to a width by whole words (never cut
+mid-word), ordinals, plurals and percentages that do not round to a lie."""
 
 from __future__ import annotations
 
 from PIL import ImageFont
 
-__all__ = ["fit_lines", "ordinal"]
+__all__ = ["fit_lines", "ordinal", "percent", "plural"]
 
 ELLIPSIS = "…"
 
@@ -70,3 +71,19 @@ def ordinal(n: int) -> str:
     """English ordinal of a positive number: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 channel"``, ``"3 channels"``: the count with its noun in the right number."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def percent(share: float) -> str:
+    """A share in 0..1 as a percentage a student can trust: whole numbers, except that a share
+    that is not exactly 0 or 1 never shows as "0%" or "100%" (99.8% stays "99.8%")."""
+    text = f"{share:.0%}"
+    if text in ("0%", "100%") and 0 < share < 1:
+        text = f"{share:.1%}"
+        if text in ("0.0%", "100.0%"):
+            return "<0.1%" if share < 0.5 else ">99.9%"
+    return text

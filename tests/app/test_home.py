@@ -36,7 +36,7 @@ def test_home_renders_title_banner_and_random_weights_warning(open_page, text):
     assert "image: **Handwritten 3**" in banners[0]
     assert text(at.warning) == ["Random, untrained weights: the predictions mean nothing."]
     captions = [c for image in at.get("image") for c in image.captions]
-    assert "What the network sees: 32 x 32, 1 channel(s)" in captions
+    assert "What the network sees: 32 x 32, 1 channel" in captions
     gallery = {s.title if s.kind == "photo" else s.title.split()[-1] for s in cnnviz.list_samples()}
     assert gallery <= set(captions)  # the gallery thumbnails ("3", "circle" in their rows)
 
@@ -223,3 +223,14 @@ def test_download_button_offline_says_so_and_stays_random(open_page, text, monke
     assert "`cnnviz download-weights mobilenet_v3_small`" in error
     assert text(at.warning)[0].startswith(RANDOM)
     assert not [s for s in text(at.subheader) if s.startswith("It sees")]
+
+
+def test_headline_never_rounds_a_guess_to_certainty(open_page, text):
+    at = open_page(sample="coffee")
+
+    top = cnnviz.probe(cnnviz.load_model("lenet5", "pretrained"), cnnviz.load_sample("coffee"))
+    p = top.predictions[0].probability
+    assert 0.99 < p < 1  # LeNet-5 is sure of its guess on the coffee photo...
+    (headline,) = [s for s in text(at.subheader) if s.startswith("It sees ")]
+    assert headline == f"It sees {top.predictions[0].label} ({cnnviz.figures.percent(p)})"
+    assert "100%" not in headline  # ...but not certain, and the page does not say it is

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ImageFont
 
-from cnnviz.figures.labels import fit_lines, ordinal
+from cnnviz.figures.labels import fit_lines, ordinal, percent, plural
 
 FONT = ImageFont.load_default(size=13)
 
@@ -78,3 +78,18 @@ def test_map_row_captions_are_fitted(side: int) -> None:
 )  # fmt: skip
 def test_ordinal(n: int, text: str) -> None:
     assert ordinal(n) == text
+
+
+@pytest.mark.parametrize(
+    ("share", "text"),
+    [(0.0, "0%"), (1.0, "100%"), (0.5, "50%"), (0.998, "99.8%"), (0.003, "0.3%"),
+     (0.99999, ">99.9%"), (0.00001, "<0.1%"), (0.994, "99%")],
+)  # fmt: skip
+def test_percent_never_rounds_to_certainty(share: float, text: str) -> None:
+    assert percent(share) == text
+
+
+def test_plural() -> None:
+    assert plural(1, "channel") == "1 channel"
+    assert plural(3, "channel") == "3 channels"
+    assert plural(1200, "image") == "1,200 images"
