@@ -21,7 +21,8 @@ import pytest
 import torch
 import torchvision
 
-from cnnviz.models import MODELS, build_module, network
+from cnnviz import network
+from cnnviz.models import MODELS, build_module
 
 
 def local_only(monkeypatch: pytest.MonkeyPatch) -> None:

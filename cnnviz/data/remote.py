@@ -3,8 +3,6 @@ with a timeout (torchvision's own download has none, so it could hang offline)."
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,9 +14,8 @@ from cnnviz.data.base import (
     ProgressCallback,
 )
 from cnnviz.errors import InputError
+from cnnviz.network import download, reachable
 
-PROBE_TIMEOUT_S = 5.0
-DOWNLOAD_TIMEOUT_S = 20.0
 _TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}
 
 
@@ -66,7 +63,7 @@ def _download(cls: Any, root: Path, progress: ProgressCallback | None) -> None:
         f"with internet download {names} from {files[0][0][0].rsplit('/', 1)[0]}/ and unpack "
         f"{'it' if len(files) == 1 else 'them'} into {folder}."
     )
-    if not any(_reachable(url) for url in files[0][0]):
+    if not any(reachable(url) for url in files[0][0]):
         raise InputError(offline)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -82,36 +79,12 @@ def _download(cls: Any, root: Path, progress: ProgressCallback | None) -> None:
         extract_archive(str(path), str(folder))
 
 
-def _reachable(url: str) -> bool:
-    """Whether the server of ``url`` answers within :data:`PROBE_TIMEOUT_S` seconds."""
-    request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "cnnviz"})
-    try:
-        with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT_S):
-            return True
-    except urllib.error.HTTPError:
-        return True  # it answered; a refusal shows up when downloading
-    except (OSError, ValueError):
-        return False
-
-
 def _fetch(url: str, path: Path, progress: ProgressCallback | None) -> bool:
-    """Download ``url`` to ``path`` (via a ``.part`` file); False if it failed."""
-    part = path.with_name(path.name + ".part")
-    request = urllib.request.Request(url, headers={"User-Agent": "cnnviz"})
+    """Download ``url`` to ``path`` (see :func:`cnnviz.network.download`); False if it failed."""
     try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            done = 0
-            with part.open("wb") as out:
-                while chunk := response.read(2**16):
-                    out.write(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
+        download(url, path, progress)
     except (OSError, ValueError):
-        part.unlink(missing_ok=True)
         return False
-    part.replace(path)
     return True
 
 

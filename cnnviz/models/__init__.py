@@ -17,7 +17,7 @@ Weights (the ``weights`` argument of :func:`load_model`):
 
 The modules: :mod:`~cnnviz.models.registry` (specs, labels, builders), :mod:`~cnnviz.models.model`
 (the :class:`Model`), :mod:`~cnnviz.models.download` (weights files and downloads),
-:mod:`~cnnviz.models.network` (is the weights server reachable, remembered for a while),
+:mod:`cnnviz.network` (is the weights server reachable, remembered for a while),
 :mod:`~cnnviz.models.checkpoints` (reading state dicts) and :mod:`~cnnviz.models.loading`.
 """
 

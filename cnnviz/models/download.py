@@ -4,14 +4,9 @@ them ``weights="auto"`` fetches by itself (:func:`auto_plan`)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
-import tempfile
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -19,22 +14,22 @@ from typing import Literal
 import torch
 
 from cnnviz.errors import ModelError
-from cnnviz.models.network import (
+from cnnviz.models.registry import ModelSpec, spec_of, tv_weights
+from cnnviz.network import (
     OFFLINE_ENV,
+    ChecksumMismatch,
+    ProgressCallback,
+    download,
     known_unreachable,
     mark_unreachable,
     offline_by_choice,
     reachable,
 )
-from cnnviz.models.registry import ModelSpec, spec_of, tv_weights
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_TIMEOUT_S = 20.0
 ASSETS_DIR = Path(str(resources.files("cnnviz") / "assets"))
 """Where cnnviz's own trained weights ship (package data)."""
-ProgressCallback = Callable[[int, int | None], None]
-"""Called as ``progress(bytes_done, bytes_total_or_None)`` while weights download."""
 AUTO_DOWNLOAD_MAX_MB = 64.0
 """``weights="auto"`` downloads torchvision weights up to this size by itself, in MiB as
 torchvision's ``meta["_file_size"]`` gives it: ResNet-18, GoogLeNet, DenseNet-121, the MobileNets
@@ -104,7 +99,7 @@ def auto_plan(name: str) -> AutoPlan:
 def download_if_online(name: str, progress: ProgressCallback | None = None) -> bool:
     """Download the pretrained weights of ``name`` unless the network is out of reach.
 
-    Asks the server first (:func:`cnnviz.models.network.reachable`: at most about 2 s, and not
+    Asks the server first (:func:`cnnviz.network.reachable`: at most about 2 s, and not
     again for a few minutes once it did not answer), so ``weights="auto"`` falls back to random
     weights at once offline instead of failing. A failed download (broken connection, checksum
     mismatch) is remembered the same way.
@@ -160,9 +155,14 @@ def download_weights(name: str, progress: ProgressCallback | None = None) -> Pat
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     url = tv_weights(spec).url
+    expected = re.search(r"-([a-f0-9]{6,})\.", target.name)
     try:
-        _fetch(url, target, progress)
-    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        download(url, target, progress, expected.group(1) if expected else None)
+    except ChecksumMismatch as error:
+        raise ModelError(
+            f"The download of {target.name} is corrupt (checksum mismatch). Try again."
+        ) from error
+    except OSError as error:
         log.info("download of %s failed: %s", url, error)
         mark_unreachable(url)
         raise ModelError(
@@ -170,29 +170,3 @@ def download_weights(name: str, progress: ProgressCallback | None = None) -> Pat
             f"downloaded (no network?). {how}"
         ) from error
     return target
-
-
-def _fetch(url: str, target: Path, progress: ProgressCallback | None) -> None:
-    expected = re.search(r"-([a-f0-9]{6,})\.", target.name)
-    digest = hashlib.sha256()
-    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-        total = response.headers.get("Content-Length")
-        total_bytes = int(total) if total else None
-        done = 0
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
-            try:
-                while chunk := response.read(1 << 16):
-                    tmp.write(chunk)
-                    digest.update(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total_bytes)
-                tmp.close()
-                if expected and not digest.hexdigest().startswith(expected.group(1)):
-                    raise ModelError(
-                        f"The download of {target.name} is corrupt (checksum mismatch). Try again."
-                    )
-                os.replace(tmp.name, target)
-            finally:
-                if os.path.exists(tmp.name):
-                    os.unlink(tmp.name)

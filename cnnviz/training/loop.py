@@ -24,6 +24,7 @@ from torch import nn
 
 from cnnviz.data import Dataset, load_dataset
 from cnnviz.errors import InputError
+from cnnviz.figures.labels import plural
 from cnnviz.models import MODELS, Model, build_module, load_model
 from cnnviz.nets import ACTIVATIONS, Variant
 from cnnviz.training.augment import AUGMENTATIONS, augment
@@ -302,18 +303,13 @@ def train(
     elif status == "done":
         final = history[-1]
         message = (
-            f"Trained {_count(config.epochs, 'epoch')}: {final.val_accuracy:.1%} validation "
+            f"Trained {plural(config.epochs, 'epoch')}: {final.val_accuracy:.1%} validation "
             f"accuracy (loss {final.val_loss:.3f})."
         )
     if head is not None:
         message += f" Only the new last layer ({head}) learned; the rest kept its {origin}."
         module.requires_grad_(True)
     yield DoneEvent(status, message, _as_model(module, config, data, message), tuple(history))
-
-
-def _count(n: int, noun: str) -> str:
-    """``"1 epoch"``, ``"3 epochs"``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _as_model(module: nn.Module, config: TrainConfig, data: Dataset, message: str) -> Model:

@@ -18,6 +18,7 @@ import pytest
 import torch
 import torchvision
 from PIL import Image
+from weights_server import local_only
 
 from cnnviz.data import (
     DATASET_INFO,
@@ -28,6 +29,14 @@ from cnnviz.data import (
     load_dataset,
 )
 from cnnviz.errors import InputError
+
+
+@pytest.fixture(autouse=True)
+def _network_of_this_test_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The torchvision data sets' downloads go through cnnviz.network: fresh reachability
+    verdicts, CNNVIZ_OFFLINE unset, and no name but localhost resolves (the tests fake
+    ``urlopen`` where they need a server)."""
+    local_only(monkeypatch)
 
 
 def _all(data: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
@@ -420,3 +429,15 @@ def test_preview_groups_a_few_images_per_class() -> None:
     assert images.shape == (20, 1, 16, 16)
     assert images.dtype == np.uint8
     assert labels.tolist() == [k for k in range(10) for _ in range(2)]
+
+
+def test_offline_by_choice_never_asks_the_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CNNVIZ_OFFLINE=1 keeps data sets off the network too, as it does weights."""
+    asked: list[str] = []
+    monkeypatch.setattr(urllib.request, "urlopen", lambda request, timeout=None: asked.append(1))
+    monkeypatch.setenv("CNNVIZ_OFFLINE", "1")
+    with pytest.raises(InputError, match="cannot be reached"):
+        load_dataset("mnist", root=tmp_path / "empty")
+    assert asked == []

@@ -23,6 +23,7 @@ from weights_server import (
     weights_server,
 )
 
+from cnnviz import network
 from cnnviz.errors import ModelError
 from cnnviz.models import (
     AUTO_DOWNLOAD_MAX_MB,
@@ -30,7 +31,6 @@ from cnnviz.models import (
     download_size_mb,
     download_weights,
     load_model,
-    network,
     pretrained_available,
 )
 

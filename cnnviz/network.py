@@ -1,4 +1,6 @@
-"""Is the weights server reachable? A quick probe whose verdict is remembered for a while.
+"""The network, for the two things cnnviz fetches (pretrained weights, torchvision data sets):
+is a server reachable (a quick probe whose verdict is remembered for a while), and a download
+that streams to a temporary file and renames it into place only when complete (and checked).
 
 ``weights="auto"`` must not make a page wait on a dead network at every rerun: the first question
 costs at most :data:`PROBE_TIMEOUT_S` seconds, and its answer is kept for :data:`VERDICT_TTL_S`
@@ -9,13 +11,17 @@ a classroom without internet).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +31,10 @@ PROBE_TIMEOUT_S = 2.0
 """How long the server may take to answer the probe, name lookup included, in seconds."""
 VERDICT_TTL_S = 300.0
 """How long a probe's answer (reachable or not) is remembered, in seconds."""
+DOWNLOAD_TIMEOUT_S = 20.0
+"""How long a download may wait for the next bytes, in seconds."""
+ProgressCallback = Callable[[int, int | None], None]
+"""Called as ``progress(bytes_done, bytes_total_or_None)`` while a file downloads."""
 
 _now = time.monotonic
 _verdicts: dict[str, tuple[bool, float]] = {}  # "scheme://host" -> (reachable, expiry)
@@ -93,3 +103,52 @@ def _answers(url: str, timeout: float) -> bool:
     thread.start()
     thread.join(timeout)
     return answered.is_set()
+
+
+class ChecksumMismatch(ValueError):
+    """A download arrived complete but with other bytes than expected."""
+
+
+def download(
+    url: str,
+    target: str | os.PathLike[str],
+    progress: ProgressCallback | None = None,
+    sha256_prefix: str | None = None,
+) -> None:
+    """Stream ``url`` into ``target``: a temporary file beside it, renamed into place only when
+    complete (and, given ``sha256_prefix``, when its SHA-256 starts with it), so an interrupted
+    or corrupt download never leaves a file behind.
+
+    Args:
+        url: What to fetch.
+        target: Where the file goes; its folder must exist.
+        progress: Called with (bytes done, total bytes or None) as data arrives.
+        sha256_prefix: Hex digits the file's SHA-256 must start with (torchvision puts them in
+            its weights' file names).
+
+    Raises:
+        OSError: No answer, a broken connection or a timeout (``urllib.error.URLError`` and
+            ``TimeoutError`` are ``OSError``s).
+        ChecksumMismatch: The bytes are not the expected ones.
+    """
+    target = Path(target)
+    digest = hashlib.sha256()
+    request = urllib.request.Request(url, headers={"User-Agent": "cnnviz"})
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+        try:
+            with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                done = 0
+                while chunk := response.read(1 << 16):
+                    tmp.write(chunk)
+                    digest.update(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+            tmp.close()
+            if sha256_prefix and not digest.hexdigest().startswith(sha256_prefix):
+                raise ChecksumMismatch(f"{url} arrived with other bytes than expected")
+            os.replace(tmp.name, target)
+        finally:
+            if os.path.exists(tmp.name):
+                os.unlink(tmp.name)
