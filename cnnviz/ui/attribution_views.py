@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import streamlit as st
@@ -27,6 +28,10 @@ from cnnviz.ui.widgets import png_download
 
 PAGE = "attr"
 OTHER = -1  # the target radio's "another class" choice
+# The tabs under the main map, in order; a label is also its value in a link (?attr.tab=...).
+TABS = ("Two methods side by side", "Top-5 classes", "Sanity check")
+# A widget inside a tab is not drawn while another tab is open; "page" keeps its value meanwhile.
+KEEP = "page"
 
 
 def selection() -> Selection:
@@ -42,7 +47,7 @@ def method_select(key: str, label: str = "Method", default: str = "gradcam") -> 
     names = list(method_names())
     return st.selectbox(
         label, names, index=names.index(default), key=f"{PAGE}.{key}",
-        format_func=lambda m: METHODS[m].label,
+        format_func=lambda m: METHODS[m].label, persist_state=KEEP,
     )  # fmt: skip
 
 
@@ -59,23 +64,26 @@ def method_options(method: str, key: str = "main") -> dict[str, Any]:
     if method == "smoothgrad":
         a, b = st.columns(2)
         return {
-            "samples": a.slider("Noisy copies", 4, 64, 16, 4, key=f"{k}.samples"),
+            "samples": a.slider("Noisy copies", 4, 64, 16, 4, key=f"{k}.samples",
+                                persist_state=KEEP),
             "noise": b.slider("Noise level σ (fraction of the range)", 0.05, 0.5, 0.15, 0.05,
-                              key=f"{k}.noise"),
+                              key=f"{k}.noise", persist_state=KEEP),
         }  # fmt: skip
     if method == "integrated_gradients":
         a, b = st.columns(2)
         return {
-            "steps": a.slider("Steps along the path", 8, 128, 32, 8, key=f"{k}.steps"),
+            "steps": a.slider("Steps along the path", 8, 128, 32, 8, key=f"{k}.steps",
+                              persist_state=KEEP),
             "baseline": b.radio("Baseline", ["black", "blurred", "noise"], horizontal=True,
-                                key=f"{k}.baseline"),
+                                key=f"{k}.baseline", persist_state=KEEP),
         }  # fmt: skip
     if method == "occlusion":
         a, b = st.columns(2)
         window = a.select_slider("Grey square (pixels)", [2, 4, 8, 16, 24, 32, 48, 64], 8,
-                                 key=f"{k}.window")  # fmt: skip
+                                 key=f"{k}.window", persist_state=KEEP)  # fmt: skip
         return {"window": window, "stride": b.select_slider(
-            "Stride (pixels)", [1, 2, 4, 8, 16, 32], 4, key=f"{k}.stride")}  # fmt: skip
+            "Stride (pixels)", [1, 2, 4, 8, 16, 32], 4, key=f"{k}.stride",
+            persist_state=KEEP)}  # fmt: skip
     return {}
 
 
@@ -119,22 +127,52 @@ def layer_select(model: cnnviz.Model, key: str = "layer") -> str:
     )  # fmt: skip
 
 
-@st.cache_resource(max_entries=48, show_spinner=False)
-def _explanation(
-    model_key: str, digest: str, method: str, target: int, layer: str | None,
-    options: tuple, _model: cnnviz.Model, _sel: Selection, _progress: Callable | None,
-) -> Explanation:  # fmt: skip
-    return explain(_model, _sel.image, method, target, layer, progress=_progress,
-                      **dict(options))  # fmt: skip
+class _Maps:
+    """Explanations shared by every session (an Explanation is immutable); past ``size`` the
+    least recently used is dropped.
+
+    Not ``st.cache_resource`` around the computation: a slow map draws a progress bar while it
+    runs, and a cached function records that bar and fails to replay it on the next hit
+    (``CacheReplayClosureError``, so every rerun of a slow method broke the page).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple, Explanation] = OrderedDict()
+        self._lock = threading.Lock()  # sessions run in threads of their own
+
+    def get(self, key: tuple) -> Explanation | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, value: Explanation) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)  # one store for the server; cleared with the caches
+def _maps() -> _Maps:
+    return _Maps(48)
 
 
 def compute(
     model: cnnviz.Model, sel: Selection, method: str, target: int, layer: str | None,
     options: dict[str, Any] | None = None,
 ) -> Explanation:  # fmt: skip
-    """A cached map (shared by sessions: an Explanation is immutable); slow ones show progress."""
+    """A map computed once for all sessions; slow ones show progress while they run."""
     layer = layer if METHODS[method].uses_layer else None
     opts = tuple(sorted(fit_options(model, options or {}).items()))
+    key = (model.key, sel.image_digest, method, target, layer, opts)
+    maps = _maps()
+    found = maps.get(key)
+    if found is not None:
+        return found
     bar = st.empty()
     report = None
     if METHODS[method].slow:
@@ -144,10 +182,11 @@ def compute(
             bar.progress(done, text=f"{label}: {done:.0%}")
 
     try:
-        return _explanation(model.key, sel.image_digest, method, target, layer, opts, model, sel,
-                            report)  # fmt: skip
+        made = explain(model, sel.image, method, target, layer, progress=report, **dict(opts))
     finally:
         bar.empty()
+    maps.put(key, made)
+    return made
 
 
 def view_controls(key: str = "view") -> tuple[str, float]:
@@ -182,6 +221,32 @@ def show(probe: cnnviz.Probe, e: Explanation, colormap: str, opacity: float, key
             st.image(picture, caption=title, width="stretch")
             png_download(picture, f"{e.method}_{e.label}_{title.split()[0].lower()}.png",
                          f"{PAGE}.{key}.png.{title.split()[0].lower()}")  # fmt: skip
+
+
+def compare_view(
+    model: cnnviz.Model, probe: cnnviz.Probe, sel: Selection, target: int, layer: str,
+    colormap: str, opacity: float,
+) -> None:  # fmt: skip
+    """Two methods' maps of the same class and layer, side by side, each with a PNG download."""
+    st.caption("The same class and layer, two methods: do they point at the same evidence?")
+    a, b = st.columns(2)
+    with a:
+        first = method_select("compare.a", "Left", "gradcam")
+        options_a = method_options(first, "compare.a")
+    with b:
+        second = method_select("compare.b", "Right", "saliency")
+        options_b = method_options(second, "compare.b")
+    maps = (
+        compute(model, sel, first, target, layer, options_a),
+        compute(model, sel, second, target, layer, options_b),
+    )
+    for column, e, key in zip((a, b), maps, ("a", "b"), strict=True):
+        with column:
+            picture = fig.map_overlay(probe.image, e, colormap, opacity)
+            st.image(picture, caption=caption(e), width=360)
+            if e.note:
+                st.info(e.note, icon=":material/info:")
+            png_download(picture, f"{e.method}_{e.label}.png", f"{PAGE}.compare.png.{key}")
 
 
 def top_classes_row(
