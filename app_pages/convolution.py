@@ -37,7 +37,9 @@ with ui.error_boundary("the convolution"):
         views.animation_chart(result, settings, "conv.animation")
         st.markdown("**Inspect one output position**")
         views.inspector(result, settings)
-        with st.expander("Export: GIF for slides, PyTorch code for a notebook"):
+        # Nothing heavy inside (the GIF is drawn only when its button is pressed), so a closed
+        # expander costs no rerun to open.
+        with st.expander("Export: GIF for slides, PyTorch code for a notebook", key="conv.export"):
             views.exports(result, settings)
     elif view == "whole":
         weight, kernel_label = views.conv_kernel(model, 1)

@@ -160,7 +160,11 @@ def _pool_gif(digest: str, _result: steps.PoolSteps) -> bytes:
 
 
 def exports(result: steps.ConvSteps, settings: ConvSettings, page: str = "conv") -> None:
-    """Download the animation as a GIF; the same convolution as PyTorch code."""
+    """Download the animation as a GIF; the same convolution as PyTorch code.
+
+    The GIF (about a second of drawing for a 64 x 64 crop) is made only when the button is
+    pressed; the code is a string. So the page draws this even inside a closed expander.
+    """
     st.download_button(
         "Download the animation (GIF)", lambda: _conv_gif(result.digest, result),
         file_name="convolution.gif", mime="image/gif", key=f"{page}.gif", on_click="ignore",

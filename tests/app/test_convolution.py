@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from cnnviz import load_model, load_sample
+from cnnviz.figures import animation
 from cnnviz.steps import WORKED_EXAMPLE, kernel
 
 WINDOW = "#ff7f0e"
@@ -136,10 +137,16 @@ def test_learned_filter_of_lenet5(open_page, text, charts):
     np.testing.assert_allclose(np.array(kernel_z["z"], dtype=float), weights, atol=1e-4)
 
 
-def test_export_has_code_and_a_gif_button(open_page):
+def test_export_has_code_and_a_gif_button(open_page, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(animation, "conv_gif", lambda *args: drawn.append(args) or b"GIF89a")
     at = open_page("convolution")
 
     assert not at.exception
+    (export,) = at.expander
+    assert export.label == "Export: GIF for slides, PyTorch code for a notebook"
+    assert not export.proto.expanded  # closed, and nothing heavy drawn inside:
+    assert drawn == []  # the GIF waits for its button (a deferred download)
     (code,) = at.code
     assert "nn.Conv2d(1, 1, kernel_size=3, stride=1, padding=0, dilation=1, groups=1)" in code.value
     assert "[[[7, 2, 3, 3, 8], [4, 5, 3, 8, 4]" in code.value

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnviz.figures import animation
+
 HEATMAPS = ("pool.input", "pool.max pooling", "pool.average pooling")
 
 
@@ -129,7 +131,9 @@ def _marker_colors(figure: dict) -> list:
     return [t.get("marker", {}).get("line", {}).get("color") for t in figure["data"]]
 
 
-def test_step_view_max_pooling_of_lenet5_s2(open_page, text, charts, array):
+def test_step_view_max_pooling_of_lenet5_s2(open_page, text, charts, array, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(animation, "pool_gif", lambda *args: drawn.append(args) or b"GIF89a")
     at = open_page("pooling")
 
     assert not at.exception
@@ -146,6 +150,7 @@ def test_step_view_max_pooling_of_lenet5_s2(open_page, text, charts, array):
     assert figure["layout"]["title"]["text"].startswith("Max pooling 2 x 2, stride 2")
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download the animation (GIF)" in labels
+    assert drawn == []  # the GIF is drawn when its button is pressed, not on every run
     assert not [r for r in at.radio if r.key == "pool.step_kind"]  # only what the layer does
     (check,) = [c for c in text(at.caption) if c.startswith("Checked against")]
     assert check == (

@@ -56,3 +56,18 @@ def test_slider_scrubs_to_the_last_step(app_page: Page, app_url: str) -> None:
     expect(chart).to_contain_text("y[2, 2] = 2·1 + 8·0 + 4·(−1)")
     assert chart.evaluate(WINDOW_LEFT) == 1.5
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_export_gif_is_drawn_when_its_button_is_pressed(app_page: Page, app_url: str) -> None:
+    page = open_page(app_page, app_url + "/convolution")
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("Export: GIF for slides, PyTorch code for a notebook").click()
+    expect(main.get_by_text("nn.Conv2d(1, 1, kernel_size=3", exact=False)).to_be_visible()
+
+    with page.expect_download() as download:
+        main.get_by_role("button", name="Download the animation (GIF)").click()
+
+    assert download.value.suggested_filename == "convolution.gif"
+    with open(download.value.path(), "rb") as gif:
+        assert gif.read(6) == b"GIF89a"
+    expect(page.get_by_test_id("stException")).to_have_count(0)
