@@ -49,6 +49,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_steps.py
 	$(PY) benchmarks/bench_explain.py
 	$(PY) benchmarks/bench_domain.py
+	$(PY) benchmarks/bench_classroom.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info screenshots

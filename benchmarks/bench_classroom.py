@@ -1,0 +1,485 @@
+"""Benchmark: a class of 30 on one cnnviz server while a training run goes.
+
+The server runs offline with an empty TORCH_HOME, as ``make run`` starts it (``streamlit run
+serve.py``, or app.py where there is no serve.py). A teacher's tab opens Home, starts a
+training run on the Training page (its defaults: LeNet-5 on the digits, batch 64, with 50
+epochs so it outlasts the class) and keeps polling its live panel once a second, as the page's
+timer does. Then --students tabs arrive at random moments
+within --arrival-window seconds and follow the lesson path on the same model and sample:
+
+    Home -> Convolution -> Feature maps -> 3 x "next layer" -> Pooling -> Grad-CAM,
+
+each pausing --think seconds (uniform 0.5x-1.5x) between clicks. A tab is a protocol client
+(benchmarks/streamlit_client.py): HTTP and Streamlit's websocket protocol with its protobuf
+messages, no browser, so the generator costs the server's two cores little. Its own CPU time
+(time.process_time of this process, all threads) is printed beside the server's.
+
+Measured per view: wall time from the click to the run's script_finished with its images
+loaded. Arrival = the page and its scripts and styles, the websocket, and the first run (Home)
+with its images. Errors: exceptions and st.error on a page, failed image loads, a run that does
+not finish within 120 s, a dropped connection, a layer step that does not change the layer.
+Server: CPU (utime + stime of its process) over the class, peak RSS (VmHWM). Training: steps/s
+read from the live panel's "step N of M" before the class and during it.
+
+Then the same arrivals against a minimal Streamlit app (a title and one st.image) on a fresh
+server give Streamlit's own floor for an arrival; cnnviz / floor ratios are printed.
+
+Targets (issue 10, 2 cores): arrival p95 <= 3 s, later views p95 <= 1 s, 0 errors, server RSS
+<= 3 GB, the training run still progressing.
+
+Run: .venv/bin/python benchmarks/bench_classroom.py [--students 30] [--arrival-window 10]
+     [--model lenet5|resnet18] [--no-training] [--think 2] [--seed 0] [--script serve.py]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from streamlit_client import StreamlitClient, View, ViewError
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON = (
+    ("convolution", "convolution", None),
+    ("feature maps", "feature_maps", None),
+    ("layer step", None, "fm.next"),
+    ("layer step", None, "fm.next"),
+    ("layer step", None, "fm.next"),
+    ("pooling", "pooling", None),
+    ("grad-cam", "attribution", None),
+)
+"""(view kind, page to open or None, button to press or None), after the arrival on Home."""
+KINDS = ("arrival", "convolution", "feature maps", "layer step", "pooling", "grad-cam")
+STATIC = "  static files"
+"""The part of an arrival spent loading index.html, its scripts and styles (a row of its own)."""
+TRAIN_EPOCHS = 50
+TRAIN_BATCH = 64  # the Training page's default
+BEFORE_S = 8.0  # training watched alone for this long before the class arrives
+MINIMAL_APP = """import numpy as np
+import streamlit as st
+
+st.title("Minimal app")
+st.image(np.full((64, 64, 3), 128, dtype=np.uint8), caption="one image")
+"""
+_STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
+_TRACEBACK_END = re.compile(r"^Traceback \(most recent call last\):\n(?:[ \t].*\n)*(.+)$", re.M)
+
+
+# -- the server -----------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """A ``streamlit run`` process on a free localhost port."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+    peak_rss: int = 0
+    """Largest VmRSS sampled, bytes."""
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system, all threads) the server has used."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def memory(self, name: str) -> int:
+        """``VmRSS`` or ``VmHWM`` of the server, in bytes."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def logged_errors(self) -> list[str]:
+        """The last line of each traceback in the server's log ("KeyError: 'x'")."""
+        return _TRACEBACK_END.findall(self.log.read_text(errors="replace"))
+
+    def sample(self, stop: threading.Event) -> None:
+        """Record the peak RSS every 0.2 s until ``stop``."""
+        while not stop.wait(0.2):
+            self.peak_rss = max(self.peak_rss, self.memory("VmRSS"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(script: Path, workdir: Path) -> Iterator[Server]:
+    """Start ``streamlit run script`` offline (empty TORCH_HOME); stop it on exit."""
+    port = _free_port()
+    torch_home = workdir / f"torch_home_{port}"
+    torch_home.mkdir()
+    env = {**os.environ, "CNNVIZ_OFFLINE": "1", "TORCH_HOME": str(torch_home)}
+    log = workdir / f"server_{port}.log"
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port",
+               str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=script.parent, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    try:
+        _wait_healthy(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_healthy(server: Server, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            break
+        try:
+            if requests.get(server.url + "/_stcore/health", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"server did not start:\n{server.log.read_text()[-3000:]}")
+
+
+# -- the tabs -------------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    """One view of one student."""
+
+    kind: str
+    seconds: float
+    errors: list[str]
+
+
+@dataclass
+class Student:
+    """One student's tab: when it arrives, its path, and what it measured."""
+
+    url: str
+    query: str
+    arrive_at: float
+    pauses: list[float]
+    """Seconds before each click of the lesson; empty: arrive and stay on Home."""
+    timings: list[Timing] = field(default_factory=list)
+    finished_at: float = 0.0
+
+    def run(self) -> None:
+        """Arrive at ``arrive_at`` (a perf_counter time), then follow the lesson."""
+        time.sleep(max(0.0, self.arrive_at - time.perf_counter()))
+        client = StreamlitClient(self.url, self.query)
+        try:
+            start = time.perf_counter()
+            client.fetch_static()
+            self.timings.append(Timing(STATIC, time.perf_counter() - start, []))
+            client.connect()
+            home = client.view()
+            self.timings.append(Timing("arrival", time.perf_counter() - start, home.errors))
+            self._follow(client)
+        except ViewError as error:
+            self.timings.append(Timing("dropped", 0.0, [str(error)]))
+        finally:
+            client.close()
+            self.finished_at = time.perf_counter()
+
+    def _follow(self, client: StreamlitClient) -> None:
+        layer = None
+        for (kind, page, press), pause in zip(LESSON, self.pauses, strict=False):
+            time.sleep(pause)
+            view = client.view(page=page, press=press)
+            errors = list(view.errors)
+            shown = view.heading("Output of ")
+            if kind == "layer step" and (shown is None or shown == layer):
+                errors.append(f"layer step did not change the layer ({shown!r})")
+            layer = shown or layer
+            self.timings.append(Timing(kind, view.seconds, errors))
+
+
+@dataclass
+class Teacher:
+    """The teacher's tab: opens Home, starts training, polls the live panel once a second."""
+
+    url: str
+    query: str
+    progress: list[tuple[float, int, int]] = field(default_factory=list)
+    """(perf_counter time, step, steps) from each poll that showed a step."""
+    errors: list[str] = field(default_factory=list)
+    last_text: str = ""
+    stop: threading.Event = field(default_factory=threading.Event)
+    started: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        """Start the run, poll until ``stop``, then press Stop."""
+        client = StreamlitClient(self.url, self.query)
+        try:
+            client.connect()
+            self._record(client.view())
+            self._record(client.view(page="training"))
+            self._record(client.view(press="train.start", values={"train.epochs": TRAIN_EPOCHS}))
+            while not self.stop.is_set() and client.auto_rerun is not None:
+                self.stop.wait(client.auto_rerun[0])
+                self._record(client.poll_fragment())
+            self._record(client.view(press="train.stop"))
+        except ViewError as error:
+            self.errors.append(str(error))
+        finally:
+            self.started.set()
+            client.close()
+
+    def _record(self, view: View) -> None:
+        self.errors.extend(view.errors)
+        text = view.heading("Epoch ")
+        match = _STEP.search(text or "")
+        if match:
+            self.last_text = text or ""
+            step, steps = (int(g.replace(",", "")) for g in match.groups())
+            self.progress.append((time.perf_counter(), step, steps))
+            self.started.set()
+
+    def steps_per_s(self, start: float, end: float) -> float:
+        """Training steps per second between two perf_counter times (from the polls)."""
+        inside = [(t, s) for t, s, _ in self.progress if start <= t <= end]
+        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+            return float("nan")
+        return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+
+
+# -- one class ------------------------------------------------------------------------------
+
+
+@dataclass
+class ClassResult:
+    """What one class measured."""
+
+    students: list[Student]
+    wall_s: float
+    server_cpu_s: float
+    generator_cpu_s: float
+    machine_cpu_s: float
+    peak_rss: int
+    teacher: Teacher | None = None
+    logged: list[str] = field(default_factory=list)
+    """The server log's tracebacks (their last lines)."""
+    before: tuple[float, float] = (0.0, 0.0)
+    during: tuple[float, float] = (0.0, 0.0)
+
+    def seconds(self, kind: str) -> list[float]:
+        return [t.seconds for s in self.students for t in s.timings if t.kind == kind]
+
+    def errors(self) -> list[str]:
+        found = [e for s in self.students for t in s.timings for e in t.errors]
+        return found + (self.teacher.errors if self.teacher else [])
+
+
+def machine_cpu_s() -> float:
+    """Busy CPU seconds of the whole machine (all processes), from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(values[:8]) - values[3] - values[4]  # less idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def _warm_up(url: str, query: str) -> None:
+    """The teacher's first look at the app: the server loads what every session shares."""
+    client = StreamlitClient(url, query)
+    try:
+        client.connect()
+        client.view()
+    finally:
+        client.close()
+
+
+def _students(url: str, query: str, args: argparse.Namespace, lesson: bool) -> list[Student]:
+    """The class, arriving from now on at random within the arrival window (seeded)."""
+    rng = random.Random(args.seed)
+    start = time.perf_counter()
+    students = []
+    for _ in range(args.students):
+        arrive_at = start + rng.uniform(0, args.arrival_window)
+        pauses = [args.think * rng.uniform(0.5, 1.5) for _ in LESSON] if lesson else []
+        students.append(Student(url, query, arrive_at, pauses))
+    return students
+
+
+def run_class(
+    server: Server, args: argparse.Namespace, lesson: bool, training: bool
+) -> ClassResult:
+    """Warm up (and start training), let the students arrive, wait for them all."""
+    query = f"model={args.model}" if lesson else ""
+    teacher = Teacher(server.url, query) if training else None
+    threads = []
+    if teacher is not None:
+        threads.append(threading.Thread(target=teacher.run, daemon=True))
+        threads[0].start()
+        teacher.started.wait(300)
+        time.sleep(BEFORE_S)
+    else:
+        _warm_up(server.url, query)
+    stop_sampling = threading.Event()
+    threading.Thread(target=server.sample, args=(stop_sampling,), daemon=True).start()
+    start = time.perf_counter()
+    students = _students(server.url, query, args, lesson)
+    cpu0, gen0, machine0 = server.cpu_s(), time.process_time(), machine_cpu_s()
+    workers = [threading.Thread(target=s.run, daemon=True) for s in students]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    end = time.perf_counter()
+    result = ClassResult(
+        students, end - start, server.cpu_s() - cpu0, time.process_time() - gen0,
+        machine_cpu_s() - machine0, max(server.peak_rss, server.memory("VmHWM")), teacher,
+    )  # fmt: skip
+    stop_sampling.set()
+    if teacher is not None:
+        teacher.stop.set()
+        threads[0].join(60)
+        result.before = (start - BEFORE_S, start)
+        result.during = (start, end)
+    result.logged = server.logged_errors()
+    return result
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of ``values``; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def print_views(result: ClassResult, kinds: tuple[str, ...]) -> None:
+    header = f"{'view':<14}{'n':>5}{'p50 s':>9}{'p95 s':>9}{'max s':>9}{'errors':>8}"
+    print(header)
+    print("-" * len(header))
+    for kind in (kinds[0], STATIC, *kinds[1:]):
+        times = result.seconds(kind)
+        errors = sum(len(t.errors) for s in result.students for t in s.timings if t.kind == kind)
+        print(f"{kind:<14}{len(times):>5}{percentile(times, 50):>9.2f}{percentile(times, 95):>9.2f}"
+              f"{max(times, default=float('nan')):>9.2f}{errors:>8}")  # fmt: skip
+    later = [x for kind in kinds[1:] for x in result.seconds(kind)]
+    if later:
+        print(f"{'later views':<14}{len(later):>5}{percentile(later, 50):>9.2f}"
+              f"{percentile(later, 95):>9.2f}{max(later):>9.2f}")  # fmt: skip
+
+
+def print_resources(result: ClassResult, students: int) -> None:
+    wall = result.wall_s
+    extra = ", training and the teacher's polling included" if result.teacher else ""
+    others = result.machine_cpu_s - result.server_cpu_s - result.generator_cpu_s
+    print(f"class lasted {wall:.1f} s; CPU over it (2 cores = {2 * wall:.0f} CPU-s):")
+    print(f"  server     {result.server_cpu_s:7.1f} CPU-s  ({result.server_cpu_s / students:.2f} "
+          f"per student{extra})")  # fmt: skip
+    generator = result.generator_cpu_s
+    print(f"  generator  {generator:7.1f} CPU-s  ({generator / students:.3f} per student; "
+          f"this process, all {students} tabs)")  # fmt: skip
+    print(f"  others     {others:7.1f} CPU-s  (other processes on the machine)")
+    print(f"server peak RSS {result.peak_rss / 2**30:.2f} GB")
+
+
+def print_training(result: ClassResult) -> None:
+    teacher = result.teacher
+    if teacher is None:
+        return
+    before = teacher.steps_per_s(*result.before)
+    during = teacher.steps_per_s(*result.during)
+    print(f"training (batch {TRAIN_BATCH}): {before:.1f} steps/s ({before * TRAIN_BATCH:,.0f} "
+          f"images/s) alone, {during:.1f} steps/s ({during * TRAIN_BATCH:,.0f} images/s) during"
+          f" the class, ratio {during / before:.2f}")  # fmt: skip
+    print(f"  last seen: {teacher.last_text}")
+
+
+def print_errors(result: ClassResult) -> None:
+    errors = result.errors()
+    print(f"errors: {len(errors)}")
+    for error in sorted(set(errors))[:10]:
+        print(f"  {errors.count(error)} x {error[:160]}")
+    if result.logged:
+        print(f"server log: {len(result.logged)} tracebacks, ending in")
+        for line in sorted(set(result.logged))[:10]:
+            print(f"  {result.logged.count(line)} x {line[:160]}")
+
+
+def verdict(result: ClassResult, floor: ClassResult, training: bool) -> None:
+    arrival = percentile(result.seconds("arrival"), 95)
+    later = percentile([x for k in KINDS[1:] for x in result.seconds(k)], 95)
+    progressing = True
+    if training and result.teacher is not None:
+        progressing = result.teacher.steps_per_s(*result.during) > 0
+    checks = [
+        ("arrival p95 <= 3 s", arrival <= 3.0, f"{arrival:.2f} s"),
+        ("later views p95 <= 1 s", later <= 1.0, f"{later:.2f} s"),
+        ("0 errors", not result.errors(), str(len(result.errors()))),
+        ("server RSS <= 3 GB", result.peak_rss <= 3 * 2**30, f"{result.peak_rss / 2**30:.2f} GB"),
+    ]
+    if training:
+        checks.append(("training still progressing", progressing, "yes" if progressing else "no"))
+    floor_p50 = percentile(floor.seconds("arrival"), 50)
+    floor_p95 = percentile(floor.seconds("arrival"), 95)
+    print(f"\narrival vs the minimal app: p50 {percentile(result.seconds('arrival'), 50):.2f} / "
+          f"{floor_p50:.2f} s = {percentile(result.seconds('arrival'), 50) / floor_p50:.1f}x, "
+          f"p95 {arrival:.2f} / {floor_p95:.2f} s = {arrival / floor_p95:.1f}x")  # fmt: skip
+    print("\ntargets:")
+    for name, ok, value in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {name:<28} {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--arrival-window", type=float, default=10.0)
+    parser.add_argument("--model", choices=["lenet5", "resnet18"], default="lenet5")
+    parser.add_argument("--no-training", dest="training", action="store_false")
+    parser.add_argument("--think", type=float, default=2.0, help="mean pause between clicks, s")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--script", default="serve.py" if (ROOT / "serve.py").exists() else "app.py",
+        help="what `streamlit run` serves (default: serve.py where there is one, as `make run`)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    print(f"{args.students} students within {args.arrival_window:.0f} s, model {args.model}, "
+          f"think {args.think:.1f} s, training {'on' if args.training else 'off'}; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench_classroom_") as tmp:
+        workdir = Path(tmp)
+        (workdir / "minimal_app.py").write_text(MINIMAL_APP)
+        with streamlit_server(workdir / "minimal_app.py", workdir) as server:
+            floor = run_class(server, args, lesson=False, training=False)
+        with streamlit_server(ROOT / args.script, workdir) as server:
+            result = run_class(server, args, lesson=True, training=args.training)
+    print("\nminimal Streamlit app (a title and one st.image), arrivals only:")
+    print_views(floor, ("arrival",))
+    print_resources(floor, args.students)
+    print_errors(floor)
+    print(f"\ncnnviz ({args.model}, streamlit run {args.script}), the lesson path:")
+    print_views(result, KINDS)
+    print_resources(result, args.students)
+    print_training(result)
+    print_errors(result)
+    verdict(result, floor, args.training)
+
+
+if __name__ == "__main__":
+    main()
