@@ -1,10 +1,11 @@
 """Benchmark: a class of 30 on one cnnviz server while a training run goes.
 
 The server runs offline with an empty TORCH_HOME, as ``make run`` starts it (``streamlit run
-serve.py``, or app.py where there is no serve.py). A teacher's tab opens Home, starts a
-training run on the Training page (its defaults: LeNet-5 on the digits, batch 64, with 50
-epochs so it outlasts the class) and keeps polling its live panel once a second, as the page's
-timer does. Then --students tabs arrive at random moments
+serve.py``, or app.py where there is no serve.py). First one tab walks the lesson path alone,
+twice (the teacher's walk with cold caches, then a second tab): each view's wall time and
+server CPU. Then the teacher starts a training run on the Training page (its defaults: LeNet-5
+on the digits, batch 64, with 50 epochs so it outlasts the class) and keeps polling its live
+panel once a second, as the page's timer does. Then --students tabs arrive at random moments
 within --arrival-window seconds and follow the lesson path on the same model and sample:
 
     Home -> Convolution -> Feature maps -> 3 x "next layer" -> Pooling -> Grad-CAM,
@@ -21,8 +22,9 @@ not finish within 120 s, a dropped connection, a layer step that does not change
 Server: CPU (utime + stime of its process) over the class, peak RSS (VmHWM). Training: steps/s
 read from the live panel's "step N of M" before the class and during it.
 
-Then the same arrivals against a minimal Streamlit app (a title and one st.image) on a fresh
-server give Streamlit's own floor for an arrival; cnnviz / floor ratios are printed.
+The same arrivals also go to a minimal Streamlit app (a title and one st.image; cnnviz's
+.streamlit/config.toml) on a fresh server give Streamlit's own floor for an arrival; cnnviz /
+floor ratios are printed.
 
 Targets (issue 10, 2 cores): arrival p95 <= 3 s, later views p95 <= 1 s, 0 errors, server RSS
 <= 3 GB, the training run still progressing.
@@ -38,13 +40,15 @@ import math
 import os
 import random
 import re
+import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,6 +174,8 @@ class Timing:
     kind: str
     seconds: float
     errors: list[str]
+    cpu_s: float = math.nan
+    """Server CPU seconds the view took (measured only for a tab alone on the server)."""
 
 
 @dataclass
@@ -181,6 +187,8 @@ class Student:
     arrive_at: float
     pauses: list[float]
     """Seconds before each click of the lesson; empty: arrive and stay on Home."""
+    meter: Callable[[], float] | None = None
+    """The server's CPU seconds so far, to charge each view its CPU (a tab alone only)."""
     timings: list[Timing] = field(default_factory=list)
     finished_at: float = 0.0
 
@@ -189,12 +197,14 @@ class Student:
         time.sleep(max(0.0, self.arrive_at - time.perf_counter()))
         client = StreamlitClient(self.url, self.query)
         try:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), self._cpu()
             client.fetch_static()
-            self.timings.append(Timing(STATIC, time.perf_counter() - start, []))
+            self.timings.append(Timing(STATIC, time.perf_counter() - start, [], self._cpu() - cpu))
             client.connect()
             home = client.view()
-            self.timings.append(Timing("arrival", time.perf_counter() - start, home.errors))
+            self.timings.append(
+                Timing("arrival", time.perf_counter() - start, home.errors, self._cpu() - cpu)
+            )
             self._follow(client)
         except ViewError as error:
             self.timings.append(Timing("dropped", 0.0, [str(error)]))
@@ -206,13 +216,17 @@ class Student:
         layer = None
         for (kind, page, press), pause in zip(LESSON, self.pauses, strict=False):
             time.sleep(pause)
+            cpu = self._cpu()
             view = client.view(page=page, press=press)
             errors = list(view.errors)
             shown = view.heading("Output of ")
             if kind == "layer step" and (shown is None or shown == layer):
                 errors.append(f"layer step did not change the layer ({shown!r})")
             layer = shown or layer
-            self.timings.append(Timing(kind, view.seconds, errors))
+            self.timings.append(Timing(kind, view.seconds, errors, self._cpu() - cpu))
+
+    def _cpu(self) -> float:
+        return self.meter() if self.meter is not None else math.nan
 
 
 @dataclass
@@ -278,6 +292,8 @@ class ClassResult:
     machine_cpu_s: float
     peak_rss: int
     teacher: Teacher | None = None
+    alone: tuple[Student, ...] = ()
+    """The teacher's walk through the lesson (cold caches), then another tab's (warm)."""
     logged: list[str] = field(default_factory=list)
     """The server log's tracebacks (their last lines)."""
     before: tuple[float, float] = (0.0, 0.0)
@@ -298,14 +314,12 @@ def machine_cpu_s() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
-def _warm_up(url: str, query: str) -> None:
-    """The teacher's first look at the app: the server loads what every session shares."""
-    client = StreamlitClient(url, query)
-    try:
-        client.connect()
-        client.view()
-    finally:
-        client.close()
+def walk_alone(server: Server, query: str, lesson: bool) -> Student:
+    """One tab alone on the server takes the lesson without pauses; each view's server CPU."""
+    pauses = [0.0] * len(LESSON) if lesson else []
+    tab = Student(server.url, query, time.perf_counter(), pauses, meter=server.cpu_s)
+    tab.run()
+    return tab
 
 
 def _students(url: str, query: str, args: argparse.Namespace, lesson: bool) -> list[Student]:
@@ -323,8 +337,9 @@ def _students(url: str, query: str, args: argparse.Namespace, lesson: bool) -> l
 def run_class(
     server: Server, args: argparse.Namespace, lesson: bool, training: bool
 ) -> ClassResult:
-    """Warm up (and start training), let the students arrive, wait for them all."""
+    """Two tabs alone (cold, warm), then training; then the students arrive; wait for all."""
     query = f"model={args.model}" if lesson else ""
+    alone = (walk_alone(server, query, lesson), walk_alone(server, query, lesson))
     teacher = Teacher(server.url, query) if training else None
     threads = []
     if teacher is not None:
@@ -332,8 +347,6 @@ def run_class(
         threads[0].start()
         teacher.started.wait(300)
         time.sleep(BEFORE_S)
-    else:
-        _warm_up(server.url, query)
     stop_sampling = threading.Event()
     threading.Thread(target=server.sample, args=(stop_sampling,), daemon=True).start()
     start = time.perf_counter()
@@ -347,7 +360,7 @@ def run_class(
     end = time.perf_counter()
     result = ClassResult(
         students, end - start, server.cpu_s() - cpu0, time.process_time() - gen0,
-        machine_cpu_s() - machine0, max(server.peak_rss, server.memory("VmHWM")), teacher,
+        machine_cpu_s() - machine0, max(server.peak_rss, server.memory("VmHWM")), teacher, alone,
     )  # fmt: skip
     stop_sampling.set()
     if teacher is not None:
@@ -383,6 +396,25 @@ def print_views(result: ClassResult, kinds: tuple[str, ...]) -> None:
     if later:
         print(f"{'later views':<14}{len(later):>5}{percentile(later, 50):>9.2f}"
               f"{percentile(later, 95):>9.2f}{max(later):>9.2f}")  # fmt: skip
+
+
+def print_alone(result: ClassResult, kinds: tuple[str, ...]) -> None:
+    """Wall and server CPU seconds per view of the tab alone (a kind's mean): cold, then warm."""
+    header = f"{'view':<14}{'cold s':>9}{'CPU-s':>8}{'warm s':>9}{'CPU-s':>8}"
+    print(header)
+    print("-" * len(header))
+    for kind in (kinds[0], STATIC, *kinds[1:], "whole path"):
+        row = f"{kind:<14}"
+        for tab in result.alone:
+            if kind == "whole path":  # the arrival already holds its static files
+                views = [t for t in tab.timings if t.kind != STATIC]
+                wall, cpu = sum(t.seconds for t in views), sum(t.cpu_s for t in views)
+            else:
+                views = [t for t in tab.timings if t.kind == kind]
+                wall = statistics.fmean(t.seconds for t in views) if views else math.nan
+                cpu = statistics.fmean(t.cpu_s for t in views) if views else math.nan
+            row += f"{wall:>9.2f}{cpu:>8.2f}"
+        print(row)
 
 
 def print_resources(result: ClassResult, students: int) -> None:
@@ -465,15 +497,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_classroom_") as tmp:
         workdir = Path(tmp)
         (workdir / "minimal_app.py").write_text(MINIMAL_APP)
+        # The same server settings as cnnviz's (no file watcher above all: Streamlit's default
+        # watcher costs every new session more CPU than the whole minimal app).
+        (workdir / ".streamlit").mkdir()
+        shutil.copy(ROOT / ".streamlit" / "config.toml", workdir / ".streamlit" / "config.toml")
         with streamlit_server(workdir / "minimal_app.py", workdir) as server:
             floor = run_class(server, args, lesson=False, training=False)
         with streamlit_server(ROOT / args.script, workdir) as server:
             result = run_class(server, args, lesson=True, training=args.training)
-    print("\nminimal Streamlit app (a title and one st.image), arrivals only:")
+    print("\nminimal Streamlit app (a title and one st.image), one tab alone, then a class of "
+          f"{args.students} arriving:")  # fmt: skip
+    print_alone(floor, ("arrival",))
+    print()
     print_views(floor, ("arrival",))
     print_resources(floor, args.students)
     print_errors(floor)
-    print(f"\ncnnviz ({args.model}, streamlit run {args.script}), the lesson path:")
+    print(f"\ncnnviz ({args.model}, streamlit run {args.script}), the lesson path: one tab alone "
+          "(the teacher's walk with cold caches, then a second tab), no training yet:")  # fmt: skip
+    print_alone(result, KINDS)
+    print(f"\nthe class: {args.students} tabs within {args.arrival_window:.0f} s"
+          f"{', training' if args.training else ''}:")  # fmt: skip
     print_views(result, KINDS)
     print_resources(result, args.students)
     print_training(result)
