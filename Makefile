@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 
 ## run: start the app on http://localhost:$(PORT)
 run: $(VENV)/.installed-app
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address localhost
+	$(PY) -m streamlit run serve.py --server.port $(PORT) --server.address localhost
 
 ## chromium: Debian's chromium for the browser tests (never a Playwright browser download)
 chromium:
@@ -49,6 +49,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_steps.py
 	$(PY) benchmarks/bench_explain.py
 	$(PY) benchmarks/bench_domain.py
+	$(PY) benchmarks/bench_browser.py
 	$(PY) benchmarks/bench_classroom.py
 
 clean:

@@ -12,10 +12,13 @@ model, probe = ui.page_start(
 )
 with ui.error_boundary("the feature maps"):
     image_col, chart_col = st.columns([1, 2])
-    image_col.image(probe.image, caption="The network's input", width=220)
-    chart_col.plotly_chart(
-        figures.predictions_figure(probe.predictions, probe.trained), key="fm.predictions"
-    )
+    # Views are built once per server and shared (ui.shared): a class sees the same ones.
+    image_col.image(
+        ui.shared_jpeg(lambda: probe.image, probe, "input"), caption="The network's input",
+        width=220,
+    )  # fmt: skip
+    with chart_col:
+        ui.top_predictions(probe)
 
     layer = ui.layer_picker(probe, "fm", model=model)
     shape = " x ".join(str(d) for d in layer.shape)
@@ -33,9 +36,13 @@ with ui.error_boundary("the feature maps"):
     if layer.is_map:
         view = ui.channel_controls("fm", layer.shape[0])
         order = figures.channel_order(layer, view.order)[: view.limit]
-        grid = figures.feature_grid(layer.output, order, view.colormap, view.scale)
+        grid_key = ("grid", layer.name, tuple(order), view.colormap, view.scale)
+        grid = ui.shared(
+            lambda: figures.feature_grid(layer.output, order, view.colormap, view.scale),
+            probe, *grid_key,
+        )  # fmt: skip
         st.image(
-            figures.to_jpeg(grid.image),
+            ui.shared_jpeg(lambda: grid.image, probe, *grid_key),
             caption=f"{len(order)} of {layer.shape[0]} channels of {layer.name} "
             f"({layer.shape[1]} x {layer.shape[2]} each), {grid.scale_note}",
         )
@@ -46,22 +53,39 @@ with ui.error_boundary("the feature maps"):
         opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.55, 0.05, key="fm.opacity")
         heat_col, overlay_col = st.columns(2)
         heat_col.plotly_chart(
-            figures.heatmap_figure(
-                layer.output[channel], f"{layer.name} channel #{channel}", view.colormap
+            ui.shared(
+                lambda: figures.heatmap_figure(
+                    layer.output[channel], f"{layer.name} channel #{channel}", view.colormap
+                ),
+                probe, "heatmap", layer.name, channel, view.colormap,
             ),
             key="fm.heatmap",
-        )
+        )  # fmt: skip
         overlay_col.image(
-            figures.overlay(probe.image, layer.output[channel], view.colormap, opacity),
+            ui.shared_jpeg(
+                lambda: figures.overlay(probe.image, layer.output[channel], view.colormap, opacity),
+                probe,
+                "overlay",
+                layer.name,
+                channel,
+                view.colormap,
+                opacity,
+            ),
             caption=f"Channel #{channel} stretched over the input image",
             width="stretch",
         )
     else:
+        title = f"{layer.name}: {layer.shape[0]} values"
         st.plotly_chart(
-            figures.vector_figure(layer.output, f"{layer.name}: {layer.shape[0]} values"),
+            ui.shared(lambda: figures.vector_figure(layer.output, title), probe, "vector", title),
             key="fm.vector",
         )
 
-    st.plotly_chart(figures.shape_figure(probe, layer.name), key="fm.shapes")
-    with st.expander("Layer table: every layer's shape, parameters, receptive field and stats"):
-        st.dataframe(figures.layer_rows(probe), hide_index=True, key="fm.table")
+    shapes = ui.shared(lambda: figures.shape_figure(probe, layer.name), probe, "shapes", layer.name)
+    st.plotly_chart(shapes, key="fm.shapes")
+    table = st.expander(
+        "Layer table: every layer's shape, parameters, receptive field and stats",
+        key="fm.table_open", on_change="rerun",
+    )  # fmt: skip
+    if table.open:  # built only when someone opens it
+        table.dataframe(figures.layer_rows(probe), hide_index=True, key="fm.table")

@@ -45,7 +45,12 @@ if selection is not None:
         top = probe.predictions[0]
         if probe.trained:
             image_col.subheader(f"It sees {top.label} ({figures.percent(top.probability)})")
-            check = cnnviz.domain_check(model, selection.image)
+            check = ui.shared(
+                lambda: cnnviz.domain_check(model, selection.image),
+                probe,
+                "domain",
+                selection.image_digest,
+            )
             if not check.in_domain:
                 image_col.warning(check.sentence, icon=":material/help:")
                 with image_col.expander("Why cnnviz says so"):
@@ -56,13 +61,12 @@ if selection is not None:
                     )
         c, h, w = model.input_size
         image_col.image(
-            probe.image,
+            ui.shared_jpeg(lambda: probe.image, probe, "input"),
             caption=f"What the network sees: {h} x {w}, {figures.plural(c, 'channel')}",
             width=280,
         )
-        chart_col.plotly_chart(
-            figures.predictions_figure(probe.predictions, probe.trained), key="home.predictions"
-        )
+        with chart_col:
+            ui.top_predictions(probe)
 
 st.subheader("Sample gallery")
 st.caption(

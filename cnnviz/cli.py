@@ -51,9 +51,9 @@ def _progress_bar(label: str):
 
 
 def _run(extra: list[str]) -> int:
-    app = Path(__file__).resolve().parents[1] / "app.py"
+    app = Path(__file__).resolve().parents[1] / "serve.py"  # app.py, warmed up at start
     if not app.is_file():
-        _out("app.py is not beside the cnnviz package: run from a checkout of the repository.")
+        _out("serve.py is not beside the cnnviz package: run from a checkout of the repository.")
         return 2
     return subprocess.call([sys.executable, "-m", "streamlit", "run", str(app), *extra])
 

@@ -30,6 +30,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from cnnviz.images import image_digest
 from cnnviz.models import Model
 
 __all__ = [
@@ -215,6 +216,7 @@ class Probe:
         layers: Input first, then every module in the order it finished.
         predictions: Top-5 classes, most probable first.
         elapsed_ms: Time of the recorded forward pass.
+        image_digest: :func:`cnnviz.image_digest` of ``image``.
     """
 
     model_key: str
@@ -225,6 +227,12 @@ class Probe:
     layers: tuple[Layer, ...] = field(repr=False)
     predictions: tuple[Prediction, ...]
     elapsed_ms: float
+    image_digest: str = ""
+
+    @property
+    def key(self) -> str:
+        """An id of this probe (the model's weights and the image it saw), for cache keys."""
+        return f"{self.model_key}@{self.image_digest}"
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
@@ -545,4 +553,5 @@ def probe(model: Model, image: Image.Image) -> Probe:
         layers=_layers(model, x, recorder),
         predictions=_predictions(model, logits),
         elapsed_ms=elapsed,
+        image_digest=image_digest(view),
     )

@@ -13,6 +13,7 @@ from cnnviz.ui.session import (
     training_job,
     use_trained,
 )
+from cnnviz.ui.shared_views import shared, shared_jpeg
 from cnnviz.ui.training_views import (
     architectures,
     dataset_preview,
@@ -31,6 +32,7 @@ from cnnviz.ui.widgets import (
     png_download,
     sample_gallery,
     sidebar,
+    top_predictions,
 )
 
 __all__ = [
@@ -51,9 +53,12 @@ __all__ = [
     "page_start",
     "png_download",
     "sample_gallery",
+    "shared",
+    "shared_jpeg",
     "sidebar",
     "tensorboard_logs",
     "tensorboard_option",
+    "top_predictions",
     "training_job",
     "use_trained",
     "zip_dataset",

@@ -97,6 +97,11 @@ def _checkpoint_model(name: str, digest: str, _data: bytes) -> cnnviz.Model:
     return cnnviz.load_model(name, _data)
 
 
+def auto_model(name: str) -> cnnviz.Model:
+    """``name`` with "auto" weights as they are on this computer now (nothing downloaded)."""
+    return _model(name, "auto", cnnviz.pretrained_available(name))
+
+
 def current_model(selection: Selection) -> cnnviz.Model:
     """The cached model for the selection; downloads pretrained weights with a progress bar.
 
@@ -117,7 +122,7 @@ def current_model(selection: Selection) -> cnnviz.Model:
         return _checkpoint_model(name, digest, selection.checkpoint)
     if weights == "auto":
         _auto_download(name)
-        return _model(name, weights, cnnviz.pretrained_available(name))
+        return auto_model(name)
     if (
         weights == "pretrained"
         and cnnviz.MODELS[name].is_torchvision
@@ -199,19 +204,35 @@ def _probe(model_key: str, image_digest: str, _model: cnnviz.Model, _image: Imag
     return cnnviz.probe(_model, _image)
 
 
+def probe_of(model: cnnviz.Model, image: Image.Image, digest: str) -> cnnviz.Probe:
+    """One probe per (model weights, image), shared by every page and session: thirty students
+    opening the same sample at once wait for one forward pass (Streamlit computes a key once,
+    under its lock), not thirty."""
+    return _probe(model.key, digest, model, image)
+
+
 def cached_probe(model: cnnviz.Model, selection: Selection) -> cnnviz.Probe:
-    """One probe per (model weights, image), shared by every page and session."""
-    return _probe(model.key, selection.image_digest, model, selection.image)
+    """The probe of the selection's image (see :func:`probe_of`)."""
+    return probe_of(model, selection.image, selection.image_digest)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _uploaded_image(data: bytes) -> Image.Image:
-    return cnnviz.load_image(data)
+# Images are cache_resource, not cache_data: the same PIL object for every session (nothing
+# changes it), instead of a pickled copy per rerun; the digest is computed once with it.
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _uploaded(data: bytes) -> tuple[Image.Image, str]:
+    image = cnnviz.load_image(data)
+    return image, cnnviz.image_digest(image)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
+def sample(key: str) -> tuple[Image.Image, str]:
+    """A bundled sample and its digest, loaded once per server."""
+    image = cnnviz.load_sample(key)
+    return image, cnnviz.image_digest(image)
+
+
 def sample_image(key: str) -> Image.Image:
-    return cnnviz.load_sample(key)
+    return sample(key)[0]
 
 
 def current_selection() -> Selection | None:
@@ -227,13 +248,14 @@ def current_selection() -> Selection | None:
     checkpoint_bytes = checkpoint.getvalue() if checkpoint is not None else None
     try:
         if state.get(Keys.SOURCE) == "upload" and upload is not None:
-            image = _uploaded_image(upload.getvalue())
+            image, digest = _uploaded(upload.getvalue())
             label = upload.name
         elif state.get(Keys.SOURCE) == "draw" and state.get(Keys.DRAWN) is not None:
             image, label = state[Keys.DRAWN], "your drawing"
+            digest = cnnviz.image_digest(image)
         else:
             key = state.get(Keys.SAMPLE) or default_sample(name)
-            image = sample_image(key)
+            image, digest = sample(key)
             label = next(s.title for s in cnnviz.list_samples() if s.key == key)
     except CnnvizError as error:
         st.error(str(error), icon=":material/broken_image:")
@@ -242,9 +264,7 @@ def current_selection() -> Selection | None:
     if state.get(Keys.SOURCE) == "draw" and state.get(Keys.DRAWN) is None:
         notes += ("Nothing drawn yet: draw in the sidebar's black square; until then the "
                   f"sample ({label}) is shown.",)  # fmt: skip
-    return Selection(
-        name, weights, image, label, cnnviz.image_digest(image), notes, checkpoint_bytes
-    )
+    return Selection(name, weights, image, label, digest, notes, checkpoint_bytes)
 
 
 def default_sample(model_name: str) -> str:

@@ -21,6 +21,7 @@ from cnnviz.ui.session import (
     error_boundary,
     sample_image,
 )
+from cnnviz.ui.shared_views import shared_jpeg
 
 IMAGE_FORMATS = "PNG, JPEG, WebP, BMP, GIF or TIFF"
 
@@ -120,6 +121,18 @@ def model_banner(model: cnnviz.Model, selection: Selection, untrained: str = "")
         st.info(note, icon=":material/info:")
 
 
+def top_predictions(probe: cnnviz.Probe) -> None:
+    """The five most probable classes as bars, most probable first.
+
+    Streamlit's own bars, not a chart: a page whose first chart is further down shows its
+    pictures before the browser has loaded the chart library (seconds, in a fresh tab).
+    """
+    note = "" if probe.trained else " (random weights: meaningless)"
+    st.markdown(f"**Top-5 predictions**{note}")
+    for p in probe.predictions:
+        st.progress(p.probability, text=f"{p.label} — {figures.percent(p.probability)}")
+
+
 def _step(key: str, names: list[str], delta: int) -> None:
     index = names.index(st.session_state[key]) if st.session_state.get(key) in names else 0
     st.session_state[key] = names[max(0, min(len(names) - 1, index + delta))]
@@ -214,6 +227,11 @@ def _short_title(sample: cnnviz.images.Sample) -> str:
     return sample.title if sample.kind == "photo" else sample.title.split()[-1]
 
 
+def gallery_thumbnail(key: str) -> bytes:
+    """The gallery's JPEG thumbnail of sample ``key``, made once per server."""
+    return shared_jpeg(lambda: figures.thumbnail(sample_image(key)), None, "thumbnail", key)
+
+
 def sample_gallery() -> None:
     """Thumbnails of the bundled samples, one row per kind, each with a button that makes it
     the current image."""
@@ -223,8 +241,9 @@ def sample_gallery() -> None:
         columns = st.columns(max(len(samples), 7))
         for column, sample in zip(columns, samples, strict=False):
             with column:
-                thumb = figures.thumbnail(sample_image(sample.key))
-                st.image(thumb, caption=_short_title(sample), width="stretch")
+                st.image(
+                    gallery_thumbnail(sample.key), caption=_short_title(sample), width="stretch"
+                )
                 st.button(
                     "Use", key=f"home.use.{sample.key}", on_click=_use_sample,
                     args=(sample.key,), width="stretch",

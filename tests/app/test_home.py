@@ -41,14 +41,14 @@ def test_home_renders_title_banner_and_random_weights_warning(open_page, text):
     assert gallery <= set(captions)  # the gallery thumbnails ("3", "circle" in their rows)
 
 
-def test_home_predictions_of_the_trained_default_name_the_digit(open_page, charts, array):
+def test_home_predictions_of_the_trained_default_name_the_digit(open_page, text):
     at = open_page()
 
     assert not at.exception
-    (bars,) = charts(at)["home.predictions"]["data"]
-    assert list(bars["y"])[-1] == "3"  # the sample is a handwritten 3: most probable on top
-    assert array(bars["x"])[-1] > 0.9
-    assert bars["marker"]["color"] == "#1f77b4"
+    bars = at.get("progress")
+    assert bars[0].text.startswith("3 — ")  # the sample is a handwritten 3: most probable first
+    assert bars[0].value > 90
+    assert "**Top-5 predictions**" in text(at.markdown)
 
 
 GUESS = "so its answer is a guess, however sure it sounds."
@@ -102,23 +102,19 @@ def test_random_weights_get_no_domain_sentence(open_page, text):
     assert text(at.warning) == ["Random, untrained weights: the predictions mean nothing."]
 
 
-def test_home_predictions_are_five_digit_bars(open_page, charts, array):
+def test_home_predictions_are_five_digit_bars(open_page, text):
     at = open_page(weights="random")
 
     assert not at.exception
-    figure = charts(at)["home.predictions"]
-    (bars,) = figure["data"]
-    assert bars["type"] == "bar"
-    assert bars["orientation"] == "h"
-    labels = list(bars["y"])
+    bars = at.get("progress")
+    labels = [bar.text.split(" — ")[0] for bar in bars]
     assert len(labels) == 5
     assert len(set(labels)) == 5
     assert set(labels) <= DIGITS
-    probabilities = array(bars["x"])
-    assert probabilities.shape == (5,)
-    assert list(probabilities) == sorted(probabilities)  # most probable on top (last bar)
-    assert figure["layout"]["title"]["text"] == "Top-5 predictions (random weights: meaningless)"
-    assert bars["marker"]["color"] == "#9e9e9e"
+    values = [bar.value for bar in bars]
+    assert values == sorted(values, reverse=True)  # most probable first
+    assert all(bar.text.endswith("%") for bar in bars)
+    assert "**Top-5 predictions** (random weights: meaningless)" in text(at.markdown)
 
 
 def test_gallery_has_a_use_button_per_sample(open_page):

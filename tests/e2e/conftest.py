@@ -1,4 +1,4 @@
-"""Browser tests: one ``streamlit run app.py`` per session, driven by Debian's chromium.
+"""Browser tests: one ``streamlit run serve.py`` per session (as ``make run``), driven by chromium.
 
 No browser download: pytest-playwright's ``page`` fixture launches ``/usr/bin/chromium`` (or
 ``$CNNVIZ_CHROMIUM``) through a ``browser_type_launch_args`` override. The server runs offline
@@ -86,7 +86,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     port = _free_port()
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        sys.executable, "-m", "streamlit", "run", "serve.py",
         "--server.headless", "true",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",

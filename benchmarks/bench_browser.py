@@ -1,0 +1,303 @@
+"""Benchmark: what a student feels in a real browser, against a minimal Streamlit app.
+
+Starts two servers on this machine, offline, the way ``make run`` does (``streamlit run
+serve.py``): cnnviz, and a minimal Streamlit app (a title and one ``st.image``, Streamlit's own
+defaults). Headless Debian chromium then opens, for every page and model:
+
+  * fresh tab -> first visual: a new browser context (a student's new tab, nothing cached),
+    from navigation start until the page's main picture is drawn (the feature grid, the
+    animation, the Grad-CAM overlay...); the minimal app's is its one image;
+  * fresh tab -> idle: until the script finished and every image and chart on the page is drawn;
+  * server CPU per fresh session: the server's user + system CPU seconds from before the tab
+    opens until it is idle and closed (``/proc/<pid>/stat``);
+  * layer step: Feature maps, the "▶" button, until the next layer's grid is drawn;
+  * model switch: Feature maps, another model in the sidebar, until its grid is drawn.
+
+Every number is the median of ``--repeats`` fresh tabs after one warm-up tab per page (server
+warm). Both servers are measured in the same run, interleaved, so the ratios hold on a noisy
+machine. Targets (issue 10): first visual <= 1.5x the minimal app's on every page; server CPU
+per fresh session <= 1.3x the minimal app's; layer step <= 0.4 s.
+
+Run: .venv/bin/python benchmarks/bench_browser.py [--repeats N] [--models lenet5,resnet18]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CNNVIZ_CHROMIUM", "/usr/bin/chromium")
+VIEWPORT = {"width": 1280, "height": 720}
+TIMEOUT_MS = 120_000
+
+MINIMAL_APP = """
+import streamlit as st
+st.title("Minimal")
+st.image("picture.png")
+"""
+
+# What counts as "the page's main picture is drawn": a count of finished images (decoded, with
+# pixels) and of drawn plotly charts in the main area.
+PAGES: dict[str, tuple[int, int]] = {
+    "/": (1, 0),  # the network's input image
+    "/convolution": (0, 1),  # the step animation
+    "/feature_maps": (2, 0),  # the input image and the feature grid
+    "/pooling": (2, 0),  # the grids before and after pooling
+    "/attribution": (1, 0),  # the Grad-CAM overlay
+    "/training": (0, 0),  # nothing to draw before a run: the settings (title + Train button)
+}
+
+DRAWN_JS = """([images, charts]) => {
+  const main = document.querySelector("[data-testid='stMain']");
+  if (!main || !main.querySelector("h1")) return false;
+  const done = [...main.querySelectorAll("[data-testid='stImage'] img")]
+    .filter((img) => img.complete && img.naturalWidth > 0).length;
+  const drawn = main.querySelectorAll(".js-plotly-plot .main-svg").length;
+  return done >= images && drawn >= charts ? performance.now() : false;
+}"""
+
+IDLE_JS = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  const main = document.querySelector("[data-testid='stMain']");
+  if (!app || !main || !main.querySelector("h1")) return false;
+  if (app.getAttribute("data-test-script-state") !== "notRunning") return false;
+  const images = [...main.querySelectorAll("[data-testid='stImage'] img")];
+  if (!images.every((img) => img.complete && img.naturalWidth > 0)) return false;
+  const charts = main.querySelectorAll("[data-testid='stPlotlyChart']").length;
+  if (main.querySelectorAll(".js-plotly-plot .main-svg").length < charts) return false;
+  return performance.now();
+}"""
+
+
+@dataclass
+class Server:
+    """A ``streamlit run`` process on a free localhost port, with its CPU and memory."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+
+    @property
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of the server process so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @property
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(name: str, script: str, cwd: Path, env: dict[str, str]) -> Iterator[Server]:
+    """Run ``streamlit run script`` in ``cwd`` until the block ends."""
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--server.headless", "true",
+        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+        )
+        server = Server(name, process, f"http://127.0.0.1:{port}")
+        try:
+            _wait_healthy(server, log)
+            yield server
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait_healthy(server: Server, log: object) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            log.seek(0)  # type: ignore[attr-defined]
+            raise RuntimeError(f"{server.name} exited:\n{log.read().decode()}")  # type: ignore[attr-defined]
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(server.url + "/_stcore/health", timeout=1).text == "ok":
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{server.name} did not start within 120 s")
+
+
+@dataclass(frozen=True)
+class Visit:
+    first_visual_s: float
+    idle_s: float
+    server_cpu_s: float
+
+
+def _wait_for(page: Page, script: str, arg: object = None) -> float:
+    """Seconds from navigation start until ``script`` (polled every frame) returns a time."""
+    handle = page.wait_for_function(script, arg=arg, polling="raf", timeout=TIMEOUT_MS)
+    return float(handle.json_value()) / 1000
+
+
+def fresh_tab(browser: Browser, server: Server, path: str, drawn: tuple[int, int]) -> Visit:
+    """Open ``path`` in a new browser context; time the first visual and idle; close it."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    before = server.cpu_s
+    page.goto(server.url + path)
+    first = _wait_for(page, DRAWN_JS, list(drawn))
+    idle = _wait_for(page, IDLE_JS)
+    context.close()
+    time.sleep(0.3)  # the server notices the closed websocket and ends the session
+    return Visit(first, idle, server.cpu_s - before)
+
+
+def _timed_rerun(page: Page, action: Callable[[], None], changed_js: str) -> float:
+    """Seconds from ``action`` until ``changed_js`` holds and the page is idle again."""
+    start = page.evaluate("performance.now()")
+    action()
+    page.wait_for_function(changed_js, polling="raf", timeout=TIMEOUT_MS)
+    return _wait_for(page, IDLE_JS) - start / 1000
+
+
+HEADING_JS = """(old) => {
+  const h = [...document.querySelectorAll("[data-testid='stMain'] h3")]
+    .find((e) => e.textContent.startsWith("Output of"));
+  return h && h.textContent !== old;
+}"""
+
+
+def _heading(page: Page) -> str:
+    return page.evaluate(
+        """() => [...document.querySelectorAll("[data-testid='stMain'] h3")]
+             .find((e) => e.textContent.startsWith("Output of"))?.textContent ?? "" """
+    )
+
+
+def _open_feature_maps(
+    browser: Browser, server: Server, model: str
+) -> tuple[BrowserContext, Page, str]:
+    """A new tab on Feature maps with ``model``, idle; and the layer heading it shows."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(f"{server.url}/feature_maps?model={model}")
+    _wait_for(page, IDLE_JS)
+    return context, page, _heading(page)
+
+
+def layer_step(browser: Browser, server: Server, model: str) -> float:
+    """Feature maps: seconds from pressing "▶" until the next layer's grid is drawn."""
+    context, page, old = _open_feature_maps(browser, server, model)
+    button = page.get_by_test_id("stMain").get_by_role("button", name="▶")
+    seconds = _timed_rerun(page, button.click, f"() => ({HEADING_JS})({old!r})")
+    context.close()
+    return seconds
+
+
+def model_switch(browser: Browser, server: Server, start: str, target: str) -> float:
+    """Feature maps: seconds from choosing ``target`` in the sidebar until its grid is drawn."""
+    context, page, old = _open_feature_maps(browser, server, start)
+    box = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model")
+    box.click()
+    box.fill(target)
+
+    def choose() -> None:
+        page.keyboard.press("Enter")
+
+    seconds = _timed_rerun(page, choose, f"() => ({HEADING_JS})({old!r})")
+    context.close()
+    return seconds
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _row(label: str, ours: float, base: float | None, unit: str = "s") -> str:
+    ratio = f"{ours / base:6.2f}x" if base else "      -"
+    base_text = f"{base:8.2f}" if base is not None else "       -"
+    return f"{label:<44} {ours:8.2f} {base_text} {ratio}  {unit}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--models", default="lenet5,resnet18")
+    parser.add_argument("--pages", default=",".join(PAGES))
+    args = parser.parse_args()
+    models = args.models.split(",")
+    pages = args.pages.split(",")
+
+    import cnnviz
+
+    work = Path(tempfile.mkdtemp(prefix="cnnviz-bench-"))
+    (work / "minimal").mkdir()
+    (work / "minimal" / "app.py").write_text(MINIMAL_APP)
+    cnnviz.load_sample("chelsea").save(work / "minimal" / "picture.png")
+    env = {"CNNVIZ_OFFLINE": "1", "TORCH_HOME": str(work / "torch")}
+    with (
+        serve("minimal", "app.py", work / "minimal", env) as minimal,
+        serve("cnnviz", "serve.py", ROOT, env) as ours,
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        report(browser, ours, minimal, models, pages, args.repeats)
+        browser.close()
+
+
+def report(
+    browser: Browser, ours: Server, minimal: Server, models: list[str], pages: list[str], n: int
+) -> None:
+    """Measure and print the table (cnnviz, the minimal app, their ratio)."""
+    fresh_tab(browser, minimal, "/", (1, 0))  # warm: static files, first run
+    print(f"{'':<44} {'cnnviz':>8} {'minimal':>8} {'ratio':>7}")
+    for model in models:
+        for page in pages:
+            path = f"{page}?model={model}"
+            fresh_tab(browser, ours, path, PAGES[page])  # warm the server for this view
+            visits, baseline = [], []
+            for _ in range(n):
+                visits.append(fresh_tab(browser, ours, path, PAGES[page]))
+                baseline.append(fresh_tab(browser, minimal, "/", (1, 0)))
+            base_first = _median([v.first_visual_s for v in baseline])
+            base_idle = _median([v.idle_s for v in baseline])
+            base_cpu = _median([v.server_cpu_s for v in baseline])
+            first = _median([v.first_visual_s for v in visits])
+            print(_row(f"{model} {page}: first visual", first, base_first))
+            print(_row(f"{model} {page}: idle", _median([v.idle_s for v in visits]), base_idle))
+            cpu = _median([v.server_cpu_s for v in visits])
+            print(_row(f"{model} {page}: server CPU per session", cpu, base_cpu, "CPU s"))
+            sys.stdout.flush()
+        steps = [layer_step(browser, ours, model) for _ in range(n)]
+        print(_row(f"{model} feature maps: layer step", _median(steps), None))
+    if len(models) > 1:
+        switches = [model_switch(browser, ours, models[0], models[1]) for _ in range(n)]
+        label = f"feature maps: model switch {models[0]} -> {models[1]}"
+        print(_row(label, _median(switches), None))
+    print(f"server RSS at the end: cnnviz {ours.rss_mb:.0f} MB, minimal {minimal.rss_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""What every session shows alike, built once per server: encoded pictures and figures.
+
+A class opens the same model on the same sample, so the JPEG of a feature grid or the plotly
+figure of the predictions is the same for thirty students. Building it costs server CPU for each
+of them (a plotly figure is tens of milliseconds of validation; a JPEG an encoding); built once
+here (``st.cache_resource``: one object for every session, no pickled copy per caller), each
+further session only sends it. Streamlit's media store keeps identical image bytes once, too.
+
+Keys are ids, never arrays (DESIGN.md, caches): the probe's :attr:`cnnviz.Probe.key` (model
+weights and image), then everything else the picture depends on (layer, channel, colormap...).
+What is built must not be changed afterwards: figures and bytes here are only sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import TypeVar, cast
+
+import streamlit as st
+from PIL import Image
+
+import cnnviz
+from cnnviz import figures
+
+T = TypeVar("T")
+
+MAX_ENTRIES = 512
+"""Views kept: a figure is tens of kB, a grid JPEG up to a few hundred; at most ~100 MB."""
+
+
+@st.cache_resource(max_entries=MAX_ENTRIES, show_spinner=False)
+def _built(key: tuple[Hashable, ...], _build: Callable[[], object]) -> object:
+    return _build()
+
+
+def shared(build: Callable[[], T], probe: cnnviz.Probe | None, *params: Hashable) -> T:
+    """``build()``, run once per server for ``probe`` and ``params``, then shared by every session.
+
+    Args:
+        build: Makes the view (a figure, JPEG bytes...); called at most once per key while the
+            entry is kept.
+        probe: The probe the view shows (its key is part of the cache key), or ``None`` for a
+            view of nothing session-specific (a bundled sample).
+        *params: Everything else ``build`` depends on: a name for the kind of view first, then
+            the layer, channel, colormap... Two views with equal keys must be equal.
+    """
+    key = (probe.key if probe is not None else None, *params)
+    return cast(T, _built(key, build))
+
+
+def shared_jpeg(
+    image: Callable[[], Image.Image], probe: cnnviz.Probe | None, *params: Hashable
+) -> bytes:
+    """The JPEG bytes of ``image()``, encoded once per key (see :func:`shared`)."""
+    return shared(lambda: figures.to_jpeg(image()), probe, "jpeg", *params)
