@@ -94,14 +94,7 @@ def live_panel() -> None:
     st.progress(snap.progress, text=snap.progress_text)
     curves, filters = st.columns([2, 1])
     curves.plotly_chart(figures.training_curves(snap.steps, snap.epochs), key="train.curves")
-    if snap.epochs:
-        grid = figures.filters_grid(snap.epochs[-1].state_dict)
-        filters.image(
-            figures.to_png(grid.image), width="stretch",
-            caption=f"First-layer filters after epoch {snap.epochs[-1].epoch} (averaged over "
-            "input channels; blue negative, red positive)",
-        )  # fmt: skip
-        ui.live_maps(filters, snap)
+    ui.live_maps(filters, snap)  # drawn from what the training thread made per epoch
     if running and not snap.running:
         st.rerun()  # the run ended: a full rerun shows the results and stops the timer
 

@@ -8,9 +8,10 @@ Training page all run the same code::
             print(event.epoch, event.val_accuracy)
 
 ``loop`` holds :func:`train`, ``events`` what it yields, ``divergence`` when a run has blown up,
-``job`` runs it in a background thread for the page, ``tensorboard`` writes a run's events as
-TensorBoard logs, ``evaluation`` looks at the result (confusion matrix, mistakes, any epoch's
-network).
+``job`` runs it in a background thread for the page (``priority``: a thread that gives way to
+the pages; ``views``: what the page shows of each epoch, made once), ``tensorboard`` writes a
+run's events as TensorBoard logs, ``evaluation`` looks at the result (confusion matrix,
+mistakes, any epoch's network).
 """
 
 from cnnviz.training.divergence import DivergenceWatch
@@ -26,15 +27,20 @@ from cnnviz.training.evaluation import (
 from cnnviz.training.events import DoneEvent, EpochEvent, StepEvent, TrainEvent
 from cnnviz.training.job import JOB_SLOTS, MAX_JOBS, MAX_POINTS, JobSnapshot, TrainJob
 from cnnviz.training.loop import TrainConfig, save_checkpoint, train
+from cnnviz.training.priority import CpuShare, share_cpu
 from cnnviz.training.tensorboard import logs_root, new_logdir, write_tensorboard, zip_logs
+from cnnviz.training.views import EpochView, EpochViews
 
 __all__ = [
     "JOB_SLOTS",
     "MAX_JOBS",
     "MAX_POINTS",
+    "CpuShare",
     "DivergenceWatch",
     "DoneEvent",
     "EpochEvent",
+    "EpochView",
+    "EpochViews",
     "JobSnapshot",
     "Mistake",
     "StepEvent",
@@ -49,6 +55,7 @@ __all__ = [
     "new_logdir",
     "predict",
     "save_checkpoint",
+    "share_cpu",
     "to_image",
     "train",
     "write_tensorboard",

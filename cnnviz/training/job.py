@@ -17,12 +17,14 @@ from cnnviz.models import MODELS
 from cnnviz.training.evaluation import checkpoint_bytes, confusion, misclassified, to_image
 from cnnviz.training.events import DoneEvent, EpochEvent, StepEvent
 from cnnviz.training.loop import TrainConfig, _check, train
+from cnnviz.training.priority import CpuShare, share_cpu
 from cnnviz.training.tensorboard import write_tensorboard, zip_logs
+from cnnviz.training.views import EpochView, EpochViews
 
 log = logging.getLogger(__name__)
 
 MAX_JOBS = 2
-"""Training runs allowed at once in this process (each uses every CPU core)."""
+"""Training runs allowed at once in this process (each takes the CPU the pages leave over)."""
 JOB_SLOTS = threading.BoundedSemaphore(MAX_JOBS)
 """Shared by every :class:`TrainJob`: a third concurrent run is refused, not queued."""
 MAX_POINTS = 2000
@@ -41,6 +43,8 @@ class JobSnapshot:
         config: The settings of the current or last run.
         steps: Step events, thinned to at most :data:`MAX_POINTS`.
         epochs: One event per finished epoch (with its weight snapshot).
+        views: What the page shows of each finished epoch, made once by the training thread
+            (one per epoch, in order; an epoch whose view failed has none).
         latest: The last step event, for the progress bar.
         done: The final event, once the run ended (not for ``"failed"``).
         confusion: (K, K) counts on the validation images, rows true, columns predicted.
@@ -58,6 +62,7 @@ class JobSnapshot:
     config: TrainConfig | None = None
     steps: tuple[StepEvent, ...] = ()
     epochs: tuple[EpochEvent, ...] = ()
+    views: tuple[EpochView, ...] = field(default=(), repr=False)
     latest: StepEvent | None = None
     done: DoneEvent | None = None
     confusion: np.ndarray | None = field(default=None, repr=False)
@@ -77,6 +82,10 @@ class JobSnapshot:
         """Whether the run left a model worth using: not a blown-up run that finished no epoch."""
         done = self.done
         return done is not None and (done.status != "diverged" or bool(done.history))
+
+    def view(self, epoch: int) -> EpochView | None:
+        """The view of one finished epoch (``None``: not finished, or its view failed)."""
+        return next((v for v in self.views if v.epoch == epoch), None)
 
     @property
     def progress(self) -> float:
@@ -103,14 +112,21 @@ class TrainJob:
     """One training run in a daemon thread, safe to poll from another thread.
 
     The thread writes only to this object, under its lock; :meth:`snapshot` hands out an
-    immutable copy. No Streamlit here: the page polls :meth:`snapshot`.
+    immutable copy. No Streamlit here: the page polls :meth:`snapshot`. The thread gives way to
+    the pages (see :mod:`cnnviz.training.priority`) and makes each epoch's :class:`EpochView`
+    once, so that a poll only reads.
 
     Args:
         slots: Semaphore capping concurrent runs (default :data:`JOB_SLOTS`, shared by all).
+        share: How much CPU the thread takes (default: :meth:`CpuShare.from_env`, read at
+            each start).
     """
 
-    def __init__(self, slots: threading.BoundedSemaphore | None = None) -> None:
+    def __init__(
+        self, slots: threading.BoundedSemaphore | None = None, share: CpuShare | None = None
+    ) -> None:
         self._slots = slots if slots is not None else JOB_SLOTS
+        self._share = share
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._state = JobSnapshot()
@@ -150,9 +166,11 @@ class TrainJob:
             self._state = JobSnapshot(
                 status="running", config=config, logdir=None if logdir is None else str(logdir)
             )
+        share = self._share if self._share is not None else CpuShare.from_env()
         self.thread = threading.Thread(
-            target=self._run, args=(config, data), name=f"cnnviz-train-{id(self):x}", daemon=True
-        )
+            target=self._run, args=(config, data, share), name=f"cnnviz-train-{id(self):x}",
+            daemon=True,
+        )  # fmt: skip
         try:
             self.thread.start()
         except BaseException:
@@ -181,15 +199,18 @@ class TrainJob:
                     steps, self._stride = steps[1::2], self._stride * 2
             self._state = replace(self._state, steps=steps, latest=event)
 
-    def _run(self, config: TrainConfig, data: Dataset | None) -> None:
+    def _run(self, config: TrainConfig, data: Dataset | None, share: CpuShare) -> None:
         try:
+            share_cpu(share)
             if data is None:
                 spec = MODELS[config.arch]
                 data = load_dataset(
                     config.dataset, size=spec.input_size, channels=spec.channels,
                     val_fraction=config.val_fraction, seed=config.seed,
                 )  # fmt: skip
-            self._update(classes=data.classes, sample=data.val_x[0].numpy())
+            sample = data.val_x[0].numpy()
+            self._update(classes=data.classes, sample=sample)
+            views = EpochViews(config, data.classes, sample)
             events = train(config, data=data, stop=self._stop)
             logdir = self.snapshot().logdir
             if logdir is not None:
@@ -198,7 +219,7 @@ class TrainJob:
                 if isinstance(event, StepEvent):
                     self._add_step(event)
                 elif isinstance(event, EpochEvent):
-                    self._update(epochs=(*self.snapshot().epochs, event))
+                    self._add_epoch(event, views)
                 else:
                     self._finish(config, data, event)
         except InputError as error:
@@ -212,6 +233,18 @@ class TrainJob:
             )
         finally:
             self._slots.release()
+
+    def _add_epoch(self, event: EpochEvent, views: EpochViews) -> None:
+        """The epoch and its view, together: the page never sees one without the other."""
+        try:
+            view = (views.view(event),)
+        except Exception:
+            # The run matters more than its pictures: train on without this epoch's view.
+            log.exception("the view of epoch %d failed", event.epoch)
+            view = ()
+        with self._lock:
+            state = self._state
+            self._state = replace(state, epochs=(*state.epochs, event), views=(*state.views, *view))
 
     def _finish(self, config: TrainConfig, data: Dataset, done: DoneEvent) -> None:
         matrix = confusion(done.model, data)

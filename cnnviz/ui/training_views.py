@@ -11,11 +11,9 @@ from streamlit.delta_generator import DeltaGenerator
 import cnnviz
 from cnnviz import figures, limits
 from cnnviz.data import Dataset, dataset_from_zip, load_dataset
-from cnnviz.figures.attribution import map_overlay
 from cnnviz.nets import ACTIVATIONS
-from cnnviz.training import EpochEvent, JobSnapshot, epoch_model, logs_root, to_image
+from cnnviz.training import EpochView, JobSnapshot, logs_root, to_image
 from cnnviz.training.augment import AUGMENTATIONS
-from cnnviz.ui.session import error_boundary
 
 OURS = {
     "lenet5": "LeNet-5 (32 x 32 grey)",
@@ -152,57 +150,52 @@ def dataset_preview(name: str, arch: str) -> None:
     )
 
 
-def _sample_maps(
-    snap: JobSnapshot, event: EpochEvent
-) -> tuple[cnnviz.Model, cnnviz.Probe, cnnviz.Layer]:
-    """The fixed validation image through the network as it was after ``event``'s epoch."""
-    model = epoch_model(snap.config, snap.classes, event.state_dict, event.epoch)
-    seen = cnnviz.probe(model, to_image(snap.sample))
-    return model, seen, next(x for x in seen.layers if x.kind == "conv")
+def _predicted(view: EpochView) -> str:
+    return f"predicted {view.prediction.label} ({figures.percent(view.prediction.probability)})"
 
 
 def live_maps(container: DeltaGenerator, snap: JobSnapshot) -> None:
-    """The first layer's maps of one validation image after the latest epoch (while training)."""
-    if not snap.epochs or snap.sample is None or snap.config is None:
+    """The latest epoch's first-layer filters, and their maps of one validation image.
+
+    Only draws: the training thread made the pictures once, when the epoch ended (see
+    :class:`cnnviz.training.EpochView`), so a poll every second costs no forward pass.
+    """
+    if not snap.views:
         return
-    event = snap.epochs[-1]
-    _, seen, first = _sample_maps(snap, event)
-    top = seen.predictions[0]
+    view = snap.views[-1]
     container.image(
-        figures.to_jpeg(figures.feature_grid(first.output).image), width="stretch",
-        caption=f"{first.name} maps of one validation image after epoch {event.epoch}: "
-        f"predicted {top.label} ({top.probability:.0%})",
+        view.filters, width="stretch",
+        caption=f"First-layer filters after epoch {view.epoch} (averaged over input channels; "
+        "blue negative, red positive)",
+    )  # fmt: skip
+    container.image(
+        view.maps, width="stretch",
+        caption=f"{view.layer} maps of one validation image after epoch {view.epoch}: "
+        f"{_predicted(view)}",
     )  # fmt: skip
 
 
 def epoch_scrubber(snap: JobSnapshot) -> None:
     """Drag through the epochs: the filters, and one validation image's maps and prediction."""
-    if not snap.epochs or snap.sample is None or snap.config is None:
+    if not snap.views or snap.sample is None:
         return
     st.subheader("Watch it learn, epoch by epoch")
-    numbers = [e.epoch for e in snap.epochs]
+    numbers = [v.epoch for v in snap.views]
     shown = st.select_slider("Epoch", numbers, value=numbers[-1], key="train.scrub")
-    event = snap.epochs[numbers.index(shown)]
-    model, seen, first = _sample_maps(snap, event)
-    top = seen.predictions[0]
+    view = snap.view(shown)
     a, b, c, d = st.columns([1, 2, 2, 1])
-    a.image(
-        seen.image, caption=f"A validation image: predicted {top.label} ({top.probability:.0%})"
-    )
-    b.image(
-        figures.to_jpeg(figures.filters_grid(event.state_dict).image), width="stretch",
-        caption=f"First-layer filters after epoch {shown}",
-    )  # fmt: skip
+    a.image(to_image(snap.sample), caption=f"A validation image: {_predicted(view)}")
+    b.image(view.filters, width="stretch", caption=f"First-layer filters after epoch {shown}")
     c.image(
-        figures.to_jpeg(figures.feature_grid(first.output).image), width="stretch",
-        caption=f"What they make of this image ({first.name}) after epoch {shown}",
+        view.maps, width="stretch",
+        caption=f"What they make of this image ({view.layer}) after epoch {shown}",
     )  # fmt: skip
-    with d, error_boundary("the Grad-CAM map"):
-        cam = cnnviz.explain(model, seen.image, "gradcam")
+    if view.cam is None:
+        d.error(view.cam_text, icon=":material/error:")
+    else:
         d.image(
-            map_overlay(seen.image, cam), width="stretch",
-            caption=f"Grad-CAM for '{cam.label}' at {cam.layer} after epoch {shown}: where it "
-            "looked",
+            view.cam, width="stretch",
+            caption=f"{view.cam_text} after epoch {shown}: where it looked",
         )  # fmt: skip
 
 

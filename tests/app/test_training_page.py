@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -300,3 +301,33 @@ def test_a_zip_that_is_not_a_zip_says_so(open_page, text):
 
     assert not at.exception
     assert text(at.error) == ["This file is not a zip archive; upload a .zip of folders."]
+
+
+def test_the_page_draws_the_epochs_without_running_the_network(open_page, text, monkeypatch):
+    at = train(open_page("training"), epochs=2)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the page ran what the training thread already made")
+
+    # From here on the page may only draw: no forward pass, no network built, no grid drawn.
+    monkeypatch.setattr(torch.nn.Module, "__call__", forbidden)
+    monkeypatch.setattr("cnnviz.training.evaluation.build_module", forbidden)
+    monkeypatch.setattr("cnnviz.models.load_model", forbidden)
+    for module in ("cnnviz.figures", "cnnviz.figures.montage"):
+        for name in ("feature_grid", "filters_grid"):
+            monkeypatch.setattr(f"{module}.{name}", forbidden)
+    with pytest.raises(AssertionError, match="already made"):
+        torch.nn.Identity()(torch.ones(1))  # the trap is set
+    at = at.run()
+    assert not at.exception
+    assert not at.error
+    at = at.select_slider(key="train.scrub").set_value(1).run()
+
+    assert not at.exception
+    assert not at.error
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert "First-layer filters after epoch 1" in captions
+    assert "What they make of this image (features.c1) after epoch 1" in captions
+    assert any(c.startswith("features.c1 maps of one validation image after epoch 2: predicted ")
+               for c in captions)  # fmt: skip
+    assert any(c.endswith("after epoch 1: where it looked") for c in captions)

@@ -1,0 +1,120 @@
+"""How a background training thread shares the CPU with the sessions people are looking at.
+
+Every browser session runs its page's forward passes (probes, Grad-CAM) in its own script thread
+of the same server process. A training run left at full speed takes the cores from all of them;
+so the training thread lowers its own scheduling priority (a higher "nice" value, Linux only),
+and can be given fewer torch threads.
+
+What was measured (torch 2.14, Linux, see ``benchmarks/bench_training.py``):
+
+- The nice value is per thread on Linux (``setpriority(PRIO_PROCESS, native thread id)``), and
+  the OpenMP workers torch starts for that thread inherit it: they are created by it, after.
+  The page's threads keep priority 0, so a busy core serves them first and training gets the
+  rest; an idle machine still trains at full speed.
+- ``torch.set_num_threads`` in a thread sets that thread's OpenMP thread count, but also torch's
+  process-wide value that every thread *started later* adopts on its first parallel operation.
+  Streamlit runs each script run in a new thread, so a training cap would leak into every session
+  that starts afterwards; :func:`share_cpu` puts the process-wide value back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import torch
+
+log = logging.getLogger(__name__)
+
+NICE_ENV = "CNNVIZ_TRAIN_NICE"
+THREADS_ENV = "CNNVIZ_TRAIN_THREADS"
+DEFAULT_NICE = 10
+"""Nice value of training threads: CPU weight 110 against 1,024 for a session's thread."""
+
+_CAP_LOCK = threading.Lock()
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class CpuShare:
+    """How much of the CPU a training thread takes.
+
+    Attributes:
+        nice: Added to the thread's nice value, 0..19 (0: as important as a page; Linux only).
+        threads: Torch threads for the training thread's operations (``None``: torch's
+            default, one per core).
+    """
+
+    nice: int = DEFAULT_NICE
+    threads: int | None = None
+
+    @classmethod
+    def from_env(cls) -> CpuShare:
+        """The share set by ``CNNVIZ_TRAIN_NICE`` and ``CNNVIZ_TRAIN_THREADS`` (defaults: the
+        class's); a value that is not a whole number is ignored with a warning."""
+        nice = _env_int(NICE_ENV, DEFAULT_NICE, 0, 19)
+        threads = _env_int(THREADS_ENV, 0, 0, 1024)
+        return cls(nice=nice, threads=threads or None)
+
+
+def _env_int(name: str, default: int, low: int, high: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return min(high, max(low, int(text)))
+    except ValueError:
+        log.warning("%s=%r is not a whole number; using %d", name, text, default)
+        return default
+
+
+def share_cpu(share: CpuShare) -> None:
+    """Apply ``share`` to the calling thread only (call it first thing in a training thread).
+
+    Raises nothing: where the platform cannot lower one thread's priority (not Linux) the
+    thread keeps it, and the cap still applies.
+    """
+    if share.nice > 0 and sys.platform == "linux":
+        try:
+            # On Linux PRIO_PROCESS with a thread id changes just that thread (nice is per task);
+            # elsewhere the id could name another process, so it is not tried.
+            thread = threading.get_native_id()
+            nice = min(19, os.getpriority(os.PRIO_PROCESS, thread) + share.nice)
+            os.setpriority(os.PRIO_PROCESS, thread, nice)
+        except OSError as error:
+            log.warning("could not lower the training thread's priority: %s", error)
+    if share.threads is not None:
+        _cap_threads(share.threads)
+
+
+def _cap_threads(threads: int) -> None:
+    """Torch threads of this thread's operations, leaving other and later threads theirs."""
+    with _CAP_LOCK:  # two runs starting at once must not restore each other's cap
+        later = _in_new_thread(torch.get_num_threads)
+        # Torch sets a thread up from the process-wide count on its first parallel operation
+        # (get_num_threads counts as one); done first, so that it cannot undo the cap later.
+        torch.get_num_threads()
+        torch.set_num_threads(threads)
+        # set_num_threads also set the count every thread started from now on takes (each
+        # Streamlit script run is one): put that back from a short-lived thread.
+        _in_new_thread(lambda: torch.set_num_threads(later))
+
+
+def _in_new_thread(fn: Callable[[], _T]) -> _T:
+    out: list[_T] = []
+    helper = threading.Thread(target=lambda: out.append(fn()), name="cnnviz-threads")
+    helper.start()
+    helper.join()
+    return out[0]
+
+
+def current_nice() -> int:
+    """The calling thread's nice value (0 where the platform cannot tell one thread's)."""
+    if sys.platform != "linux":
+        return 0
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
