@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -129,7 +130,7 @@ def layer_select(model: cnnviz.Model, key: str = "layer") -> str:
 
 class _Maps:
     """Explanations shared by every session (an Explanation is immutable); past ``size`` the
-    least recently used is dropped.
+    least recently used is dropped, and one map is made once even when a class asks at once.
 
     Not ``st.cache_resource`` around the computation: a slow map draws a progress bar while it
     runs, and a cached function records that bar and fails to replay it on the next hit
@@ -139,6 +140,7 @@ class _Maps:
     def __init__(self, size: int) -> None:
         self._size = size
         self._items: OrderedDict[tuple, Explanation] = OrderedDict()
+        self._making: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()  # sessions run in threads of their own
 
     def get(self, key: tuple) -> Explanation | None:
@@ -148,12 +150,27 @@ class _Maps:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: tuple, value: Explanation) -> None:
+    def get_or_make(self, key: tuple, make: Callable[[], Explanation]) -> Explanation:
+        """The stored map for ``key``, else ``make()``'s; a second asker waits for the first."""
+        found = self.get(key)
+        if found is not None:
+            return found
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            making = self._making.setdefault(key, threading.Lock())
+        try:
+            with making:
+                found = self.get(key)  # made by another session while this one waited
+                if found is None:
+                    found = make()
+                    with self._lock:
+                        self._items[key] = found
+                        while len(self._items) > self._size:
+                            self._items.popitem(last=False)
+                return found
+        finally:
+            with self._lock:
+                if self._making.get(key) is making:
+                    del self._making[key]
 
 
 @st.cache_resource(show_spinner=False)  # one store for the server; cleared with the caches
@@ -168,25 +185,22 @@ def compute(
     """A map computed once for all sessions; slow ones show progress while they run."""
     layer = layer if METHODS[method].uses_layer else None
     opts = tuple(sorted(fit_options(model, options or {}).items()))
-    key = (model.key, sel.image_digest, method, target, layer, opts)
-    maps = _maps()
-    found = maps.get(key)
-    if found is not None:
-        return found
-    bar = st.empty()
-    report = None
-    if METHODS[method].slow:
-        label = METHODS[method].label
 
-        def report(done: float) -> None:
-            bar.progress(done, text=f"{label}: {done:.0%}")
+    def make() -> Explanation:
+        bar = st.empty()
+        report = None
+        if METHODS[method].slow:
+            label = METHODS[method].label
 
-    try:
-        made = explain(model, sel.image, method, target, layer, progress=report, **dict(opts))
-    finally:
-        bar.empty()
-    maps.put(key, made)
-    return made
+            def report(done: float) -> None:
+                bar.progress(done, text=f"{label}: {done:.0%}")
+
+        try:
+            return explain(model, sel.image, method, target, layer, progress=report, **dict(opts))
+        finally:
+            bar.empty()
+
+    return _maps().get_or_make((model.key, sel.image_digest, method, target, layer, opts), make)
 
 
 def view_controls(key: str = "view") -> tuple[str, float]:

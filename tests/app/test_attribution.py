@@ -3,6 +3,7 @@ the top-5 row and the sanity check."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import pytest
@@ -175,3 +176,32 @@ def test_comparison_choices_survive_a_visit_to_another_tab(open_page, work):
     assert at.slider(key="attr.compare.b.samples").value == 4
     assert any(c.startswith("SmoothGrad for “3”") for c in captions(at))
     assert work["explain smoothgrad"] == 2  # 16 copies, then 4; none while the tab was closed
+
+
+def test_a_map_two_sessions_ask_for_at_once_is_made_once():
+    first_made: list[str] = []
+    looked = threading.Event()
+
+    class Watched(av._Maps):
+        def get(self, key):
+            found = super().get(key)
+            if threading.current_thread() is other:
+                looked.set()
+            return found
+
+    maps = Watched(4)
+    answers = []
+    other = threading.Thread(
+        target=lambda: answers.append(maps.get_or_make(("k",), lambda: "made twice"))
+    )
+
+    def make() -> str:
+        other.start()  # the second session asks while the first is still making the map
+        assert looked.wait(30)  # ... and finds nothing stored yet
+        first_made.append("map")
+        return "map"
+
+    assert maps.get_or_make(("k",), make) == "map"
+    other.join(30)
+    assert answers == ["map"]  # it waited and took the first session's map
+    assert first_made == ["map"]
