@@ -205,9 +205,11 @@ def thumbnail(image: Image.Image, side: int = 160) -> Image.Image:
     return ImageOps.fit(image.convert("RGB"), (side, side), Image.Resampling.BICUBIC)
 
 
-def to_jpeg(image: Image.Image, quality: int = 90) -> bytes:
+def to_jpeg(image: Image.Image, quality: int = 80) -> bytes:
     """JPEG bytes for the screen: ~15x faster to encode than PNG for a 1-megapixel grid and a
-    quarter of the bytes; full chroma resolution keeps the channel labels crisp."""
+    quarter of the bytes; full chroma resolution keeps the channel labels crisp. Quality 80:
+    a third fewer bytes than 90 (ResNet-18's 64-map grid: 223 kB, not 338), for thirty
+    students on one school network, with no difference to see in smooth colormaps."""
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="JPEG", quality=quality, subsampling=0)
     return buffer.getvalue()
