@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import streamlit as st
-from PIL import Image
+from PIL import Image, ImageOps
 
 import cnnviz
 from cnnviz import figures, limits, steps
@@ -221,6 +221,11 @@ GALLERY_ROWS = {
 }
 
 
+GALLERY_SIDE = 76
+"""Pixels of a gallery thumbnail on the page (made at 176, sharp on a high-density screen):
+ten digits fit in a row at 1280 x 720."""
+
+
 def _short_title(sample: cnnviz.images.Sample) -> str:
     """A photo keeps its title; a digit or shape, whose row already says what it is, its last
     word ("3", "circle"): a long word in a narrow column would be cut mid-word."""
@@ -229,25 +234,44 @@ def _short_title(sample: cnnviz.images.Sample) -> str:
 
 def gallery_thumbnail(key: str) -> bytes:
     """The gallery's JPEG thumbnail of sample ``key``, made once per server."""
-    return shared_jpeg(lambda: figures.thumbnail(sample_image(key)), None, "thumbnail", key)
+
+    def make() -> Image.Image:  # a white margin: the pictures of a row do not touch
+        return ImageOps.expand(figures.thumbnail(sample_image(key)), border=8, fill="white")
+
+    return shared_jpeg(make, None, "thumbnail", key)
+
+
+def _pick_sample(key: str) -> None:
+    picked = st.session_state.get(key)
+    if picked is not None:  # a click on the chosen one unselects it: keep the sample
+        _use_sample(picked)
 
 
 def sample_gallery() -> None:
-    """Thumbnails of the bundled samples, one row per kind, each with a button that makes it
-    the current image."""
+    """Thumbnails of the bundled samples, one row per kind, and under each row the samples'
+    names to click: the one clicked becomes the current image.
+
+    One picture element and one pill row per kind, not a column, picture and button per
+    sample: a fresh tab draws 6 elements instead of some 70, which the server and the browser
+    each pay for on every student's first visit.
+    """
+    state = st.session_state
+    current = state.get(Keys.SAMPLE) if state.get(Keys.SOURCE, "sample") == "sample" else None
     for kind in cnnviz.images.SAMPLE_KINDS:
         samples = cnnviz.list_samples(kind)
+        keys = [sample.key for sample in samples]
         st.markdown(GALLERY_ROWS.get(kind, kind))
-        columns = st.columns(max(len(samples), 7))
-        for column, sample in zip(columns, samples, strict=False):
-            with column:
-                st.image(
-                    gallery_thumbnail(sample.key), caption=_short_title(sample), width="stretch"
-                )
-                st.button(
-                    "Use", key=f"home.use.{sample.key}", on_click=_use_sample,
-                    args=(sample.key,), width="stretch",
-                )  # fmt: skip
+        st.image(
+            [gallery_thumbnail(k) for k in keys], caption=[_short_title(x) for x in samples],
+            width=GALLERY_SIDE,
+        )  # fmt: skip
+        pick = f"home.pick.{kind}"
+        state[pick] = current if current in keys else None
+        titles = {sample.key: _short_title(sample) for sample in samples}
+        st.pills(
+            "Use on every page:", keys, key=pick, format_func=titles.get,
+            on_change=_pick_sample, args=(pick,),
+        )  # fmt: skip
 
 
 def page_start(title: str, intro: str, untrained: str = "") -> tuple[cnnviz.Model, cnnviz.Probe]:

@@ -86,7 +86,7 @@ def test_bundled_tinyvgg_reads_a_shape_sample_and_doubts_a_photo(open_page, text
     assert any(s.startswith("It sees triangle (") for s in text(at.subheader))
     assert not at.warning
 
-    at.button(key="home.use.chelsea").click().run()
+    at.button_group(key="home.pick.photo").set_value("chelsea").run()
 
     assert not at.exception
     assert text(at.warning) == [
@@ -117,24 +117,30 @@ def test_home_predictions_are_five_digit_bars(open_page, text):
     assert "**Top-5 predictions** (random weights: meaningless)" in text(at.markdown)
 
 
-def test_gallery_has_a_use_button_per_sample(open_page):
+def test_gallery_has_a_picture_and_a_pill_per_sample(open_page):
     at = open_page()
 
     assert not at.exception
-    keys = {b.key for b in at.button}
-    assert {f"home.use.{s.key}" for s in cnnviz.list_samples()} <= keys
-    assert {"home.use.chelsea", "home.use.digit_0", "home.use.digit_9"} <= keys
+    rows = {g.key: g for g in at.button_group if g.key.startswith("home.pick.")}
+    assert set(rows) == {f"home.pick.{kind}" for kind in cnnviz.images.SAMPLE_KINDS}
+    assert sum(len(g.options) for g in rows.values()) == len(cnnviz.list_samples())
+    assert rows["home.pick.digit"].value == "digit_3"  # the current sample is the chosen pill
+    assert rows["home.pick.photo"].value is None
+    pictures = sum(len(image.value) for image in at.get("image"))
+    assert pictures == len(cnnviz.list_samples()) + 1  # the gallery and the network's input
 
 
-def test_use_button_makes_the_sample_current(open_page, png, text):
+def test_a_picked_sample_becomes_current(open_page, png, text):
     at = open_page()
     at.file_uploader(key="upload").set_value(("mine.png", png(), "image/png")).run()
     assert at.radio(key="source").value == "upload"
     assert any("image: **mine.png**" in m for m in text(at.markdown))
 
-    at.button(key="home.use.chelsea").click().run()
+    assert at.button_group(key="home.pick.digit").value is None  # an upload is shown
+    at.button_group(key="home.pick.photo").set_value("chelsea").run()
 
     assert not at.exception
+    assert at.button_group(key="home.pick.photo").value == "chelsea"
     assert at.selectbox(key="sample").value == "chelsea"
     assert at.radio(key="source").value == "sample"
     assert at.query_params["sample"] == "chelsea"  # the URL follows, so the view can be shared

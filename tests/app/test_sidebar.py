@@ -21,8 +21,8 @@ def test_gallery_click_draws_no_streamlit_warning(
     monkeypatch.setattr(policies, "_shown_default_value_warning", False)
     at = open_page()
     with caplog.at_level(logging.WARNING, logger="streamlit"):
-        at.button(key="home.use.chelsea").click().run()
-        at.button(key="home.use.digit_7").click().run()
+        at.button_group(key="home.pick.photo").set_value("chelsea").run()
+        at.button_group(key="home.pick.digit").set_value("digit_7").run()
 
     assert not at.exception
     assert at.selectbox(key="sample").value == "digit_7"
@@ -60,8 +60,10 @@ def test_gallery_has_a_row_per_kind_with_short_captions(open_page, text):
     at = open_page()
 
     assert not at.exception
-    for sample in cnnviz.list_samples():
-        assert at.button(key=f"home.use.{sample.key}")  # every sample, shapes included
+    for kind in cnnviz.images.SAMPLE_KINDS:  # every sample can be picked, shapes included
+        pills = at.button_group(key=f"home.pick.{kind}")
+        assert pills.options == [s.title.split()[-1] if kind != "photo" else s.title
+                                 for s in cnnviz.list_samples(kind)]  # fmt: skip
     rows = [m for m in text(at.markdown) if m.startswith("**") and ", for " in m]
     assert [r.split("**")[1] for r in rows] == ["Photos", "Handwritten digits", "Shapes"]
     captions = [c for image in at.get("image") for c in image.captions]
