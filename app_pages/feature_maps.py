@@ -48,32 +48,12 @@ with ui.error_boundary("the feature maps"):
         )
         ui.png_download(grid.image, f"{layer.name}_maps.png", "fm.download")
 
-        st.subheader("One channel up close")
-        channel = st.selectbox("Channel", order, key="fm.channel", format_func=lambda c: f"#{c}")
-        opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.55, 0.05, key="fm.opacity")
-        heat_col, overlay_col = st.columns(2)
-        heat_col.plotly_chart(
-            ui.shared(
-                lambda: figures.heatmap_figure(
-                    layer.output[channel], f"{layer.name} channel #{channel}", view.colormap
-                ),
-                probe, "heatmap", layer.name, channel, view.colormap,
-            ),
-            key="fm.heatmap",
-        )  # fmt: skip
-        overlay_col.image(
-            ui.shared_jpeg(
-                lambda: figures.overlay(probe.image, layer.output[channel], view.colormap, opacity),
-                probe,
-                "overlay",
-                layer.name,
-                channel,
-                view.colormap,
-                opacity,
-            ),
-            caption=f"Channel #{channel} stretched over the input image",
-            width="stretch",
-        )
+        # Charts below the first screen wait in closed sections: a page's first chart makes
+        # the browser load plotly.js, and a fresh tab draws nothing until it has (seconds).
+        closeup = ui.section("One channel up close: its values, and where it fires", "fm.closeup")
+        if closeup is not None:
+            with closeup:
+                ui.channel_closeup(probe, layer, order, view.colormap)
     else:
         title = f"{layer.name}: {layer.shape[0]} values"
         st.plotly_chart(
@@ -81,11 +61,12 @@ with ui.error_boundary("the feature maps"):
             key="fm.vector",
         )
 
-    shapes = ui.shared(lambda: figures.shape_figure(probe, layer.name), probe, "shapes", layer.name)
-    st.plotly_chart(shapes, key="fm.shapes")
-    table = st.expander(
-        "Layer table: every layer's shape, parameters, receptive field and stats",
-        key="fm.table_open", on_change="rerun",
-    )  # fmt: skip
-    if table.open:  # built only when someone opens it
-        table.dataframe(figures.layer_rows(probe), hide_index=True, key="fm.table")
+    shapes = ui.section("The shape through the network: maps shrink, channels grow", "fm.shape")
+    if shapes is not None:
+        figure = ui.shared(
+            lambda: figures.shape_figure(probe, layer.name), probe, "shapes", layer.name
+        )
+        shapes.plotly_chart(figure, key="fm.shapes")
+    table = ui.section("Layer table: every layer's shape, parameters, receptive field", "fm.table")
+    if table is not None:
+        table.dataframe(figures.layer_rows(probe), hide_index=True, key="fm.rows")

@@ -25,12 +25,14 @@ from cnnviz.ui.training_views import (
     zip_dataset,
 )
 from cnnviz.ui.widgets import (
+    channel_closeup,
     channel_controls,
     layer_picker,
     model_banner,
     page_start,
     png_download,
     sample_gallery,
+    section,
     sidebar,
     top_predictions,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "Keys",
     "architectures",
     "cached_probe",
+    "channel_closeup",
     "channel_controls",
     "configure_runtime",
     "current_model",
@@ -53,6 +56,7 @@ __all__ = [
     "page_start",
     "png_download",
     "sample_gallery",
+    "section",
     "shared",
     "shared_jpeg",
     "sidebar",

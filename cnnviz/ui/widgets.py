@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 from PIL import Image, ImageOps
+from streamlit.delta_generator import DeltaGenerator
 
 import cnnviz
 from cnnviz import figures, limits, steps
@@ -21,7 +22,7 @@ from cnnviz.ui.session import (
     error_boundary,
     sample_image,
 )
-from cnnviz.ui.shared_views import shared_jpeg
+from cnnviz.ui.shared_views import shared, shared_jpeg
 
 IMAGE_FORMATS = "PNG, JPEG, WebP, BMP, GIF or TIFF"
 
@@ -131,6 +132,43 @@ def top_predictions(probe: cnnviz.Probe) -> None:
     st.markdown(f"**Top-5 predictions**{note}")
     for p in probe.predictions:
         st.progress(p.probability, text=f"{p.label} — {figures.percent(p.probability)}")
+
+
+def section(label: str, key: str) -> DeltaGenerator | None:
+    """A section closed by default whose content is made only when it is open.
+
+    Its state is in the URL (``?<key>=true``), so a teacher's link opens it for the class.
+
+    Returns:
+        The open section to draw into, or ``None`` while it is closed.
+    """
+    box = st.expander(label, key=key, on_change="rerun", bind="query-params")
+    return box if box.open else None
+
+
+def channel_closeup(
+    probe: cnnviz.Probe, layer: cnnviz.Layer, order: list[int], colormap: str
+) -> None:
+    """One channel of a layer: its values as an interactive heatmap, and stretched over the
+    image (both built once per server, see :func:`cnnviz.ui.shared`)."""
+    channel = st.selectbox("Channel", order, key="fm.channel", format_func=lambda c: f"#{c}")
+    opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.55, 0.05, key="fm.opacity")
+    heat_col, overlay_col = st.columns(2)
+    title = f"{layer.name} channel #{channel}"
+    heat_col.plotly_chart(
+        shared(
+            lambda: figures.heatmap_figure(layer.output[channel], title, colormap),
+            probe, "heatmap", layer.name, channel, colormap,
+        ),
+        key="fm.heatmap",
+    )  # fmt: skip
+    overlay_col.image(
+        shared_jpeg(
+            lambda: figures.overlay(probe.image, layer.output[channel], colormap, opacity),
+            probe, "overlay", layer.name, channel, colormap, opacity,
+        ),
+        caption=f"Channel #{channel} stretched over the input image", width="stretch",
+    )  # fmt: skip
 
 
 def _step(key: str, names: list[str], delta: int) -> None:

@@ -53,8 +53,17 @@ def test_default_shows_the_first_convolution(open_page, text, charts):
     assert metrics["Parameters"] == "156"  # 6 filters of 5x5x1 + 6 biases
     assert metrics["Channels"] == "6"
     assert any("6 of 6 channels of features.c1 (28 x 28 each)" in c for c in _captions(at))
+    assert charts(at) == {}  # the charts wait in closed sections: no plotly.js for a first look
+
+
+def test_open_sections_show_the_channel_closeup_and_the_shapes(open_page, charts):
+    # The sections' state is in the URL: a teacher's link opens them for everyone.
+    at = open_page("feature_maps", **{"fm.closeup": "true", "fm.shape": "true"})
+
+    assert not at.exception
     figures = charts(at)
     assert figures["fm.heatmap"]["layout"]["title"]["text"] == "features.c1 channel #0"
+    assert any(c == "Channel #0 stretched over the input image" for c in _captions(at))
     shapes = figures["fm.shapes"]["data"][0]
     assert list(shapes["x"]) == [
         "input",

@@ -29,8 +29,13 @@ def test_deep_link_shows_resnet18_feature_maps(app: App) -> None:
     expect_loaded(
         main(page).get_by_test_id("stImage").filter(has_text="64 of 64 channels of conv1")
     )
-    expect(main(page).locator(".js-plotly-plot").first).to_be_visible()
     expect(main(page)).to_contain_text("image: Chelsea")
+    # The charts wait in closed sections, so a fresh tab draws its pictures without first
+    # loading plotly.js; a section opened shows its chart and puts itself in the URL.
+    expect(main(page).locator(".js-plotly-plot")).to_have_count(0)
+    main(page).get_by_text("The shape through the network").click()
+    expect(main(page).locator(".js-plotly-plot").first).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[?&]fm\.shape=true(&|$)"))
     expect_no_exception(page)
 
 
@@ -47,7 +52,6 @@ def test_upload_shows_its_feature_maps(app: App) -> None:
     wait_for_app(page)
     grid = main(page).get_by_test_id("stImage").filter(has_text="channels of features.c1")
     expect_loaded(grid)
-    expect(main(page).locator(".js-plotly-plot").first).to_be_visible()
     expect(page).to_have_url(re.compile(r"[?&]source=upload(&|$)"))
     expect(page.get_by_test_id("stSidebar").get_by_role("radio", name="upload")).to_be_checked()
     expect_no_exception(page)

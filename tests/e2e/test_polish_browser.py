@@ -36,7 +36,7 @@ def _shape_chart(page: Page):
 
 def test_shape_chart_names_channels_in_full_inside_the_chart(app: App) -> None:
     app.page.set_viewport_size(PROJECTOR)
-    page = app.open("/feature_maps")
+    page = app.open("/feature_maps?fm.shape=true")
     chart = _shape_chart(page)
 
     found = chart.evaluate(TICKS, "y")  # the channel axis (log, on the right)
