@@ -37,49 +37,58 @@ with ui.error_boundary("the pooling views"):
             )
         view = ui.channel_controls("pool", c, shown=16)
         order = figures.channel_order(layer, view.order)[: view.limit]
-        before = figures.feature_grid(layer.input, order, view.colormap, view.scale)
-        after = figures.feature_grid(layer.output, order, view.colormap, view.scale)
+        grids = []
+        for name, maps in (("before", layer.input), ("after", layer.output)):
+            key = ("pool", name, layer.name, tuple(order), view.colormap, view.scale)
+            grid = ui.shared(
+                lambda maps=maps: figures.feature_grid(maps, order, view.colormap, view.scale),
+                probe, *key,
+            )  # fmt: skip
+            grids.append((grid, ui.shared_jpeg(lambda grid=grid: grid.image, probe, *key)))
+        (before, before_jpeg), (after, after_jpeg) = grids
         left, right = st.columns(2)
         left.image(
-            figures.to_jpeg(before.image), width="stretch",
+            before_jpeg, width="stretch",
             caption=f"Input of {layer.name}: {c} x {h} x {w}; {before.scale_note}",
         )  # fmt: skip
         right.image(
-            figures.to_jpeg(after.image), width="stretch",
+            after_jpeg, width="stretch",
             caption=f"Output of {layer.name}: {c} x {oh} x {ow}; {after.scale_note}",
         )  # fmt: skip
 
-        st.subheader("Max vs average pooling on the same input")
-        compared = steps.compare_pooling(layer)
-        channel = st.selectbox("Channel", order, key="pool.channel", format_func=lambda k: f"#{k}")
-        cols = st.columns(3)
-        span = compared.value_range(channel)
-        names = ("input", "max pooling", "average pooling")
-        for col, value, name in zip(cols, compared.channel(channel), names, strict=True):
-            col.plotly_chart(
-                figures.heatmap_figure(value, f"{name} #{channel}", view.colormap, span),
-                key=f"pool.{name}",
-            )
-        st.caption(
-            "Max pooling keeps the strongest response in each window (a feature is present "
-            "somewhere here); average pooling keeps the mean (smoother, weaker peaks). All three "
-            f"share one colour scale. {layer.name} itself is a {layer.type_name}."
+        # The charts wait in closed sections (ui.section): a fresh tab draws the grids above
+        # without first loading plotly.js.
+        channel = st.selectbox(
+            "Channel for the sections below", order, key="pool.channel",
+            format_func=lambda k: f"#{k}",
+        )  # fmt: skip
+        compare = ui.section("Max vs average pooling on the same input", "pool.compare")
+        if compare is not None:
+            with compare:
+                steps_views.pool_comparison(probe, layer, channel, view.colormap)
+        stepwise = ui.section(
+            "Step by step: the window, the value kept, the output", "pool.stepwise"
         )
-
-        st.subheader("Step by step: the window, the value kept, the output")
-        steps_views.pool_step_view(model, layer, channel)
+        if stepwise is not None:
+            with stepwise:
+                steps_views.pool_step_view(model, layer, channel)
 
     pooled = probe.pooled_vector()
-    st.subheader("Global average pooling")
-    if pooled is None:
-        st.info(f"{model.spec.label} has no global pooling: its classifier reads whole maps.")
-    else:
-        source, vector = pooled
-        st.markdown(
-            f"The last maps are averaged over all positions into one number per channel: "
-            f"{vector.size} values (taken at `{source.name}`) that the classifier reads."
-        )
-        st.plotly_chart(
-            figures.vector_figure(vector, f"Pooled vector ({vector.size} channels)"),
-            key="pool.vector",
-        )
+    gap = ui.section("Global average pooling: the vector the classifier reads", "pool.gap")
+    if gap is not None:
+        with gap:
+            if pooled is None:
+                st.info(
+                    f"{model.spec.label} has no global pooling: its classifier reads whole maps."
+                )
+            else:
+                source, vector = pooled
+                st.markdown(
+                    f"The last maps are averaged over all positions into one number per channel: "
+                    f"{vector.size} values (taken at `{source.name}`) that the classifier reads."
+                )
+                title = f"Pooled vector ({vector.size} channels)"
+                st.plotly_chart(
+                    ui.shared(lambda: figures.vector_figure(vector, title), probe, "gap"),
+                    key="pool.vector",
+                )

@@ -15,6 +15,7 @@ import cnnviz
 from cnnviz import figures, steps
 from cnnviz.figures import animation
 from cnnviz.ui.session import current_selection, error_boundary
+from cnnviz.ui.shared_views import shared
 
 INPUTS = {
     "example": "worked example (5 x 5)",
@@ -249,6 +250,28 @@ def _checked(name: str, difference: float) -> None:
     st.caption(
         f"Checked against what {name} computed in the network: largest difference "
         f"{difference:.2g} (float rounding)."
+    )
+
+
+def pool_comparison(probe: cnnviz.Probe, layer: cnnviz.Layer, channel: int, colormap: str) -> None:
+    """Max and average pooling of the same input channel, beside the input, on one scale."""
+    compared = shared(lambda: steps.compare_pooling(layer), probe, "pool.compared", layer.name)
+    span = compared.value_range(channel)
+    names = ("input", "max pooling", "average pooling")
+    for col, value, name in zip(st.columns(3), compared.channel(channel), names, strict=True):
+        col.plotly_chart(
+            shared(
+                lambda value=value, name=name: figures.heatmap_figure(
+                    value, f"{name} #{channel}", colormap, span
+                ),
+                probe, "pool.compare", layer.name, name, channel, colormap,
+            ),
+            key=f"pool.{name}",
+        )  # fmt: skip
+    st.caption(
+        "Max pooling keeps the strongest response in each window (a feature is present "
+        "somewhere here); average pooling keeps the mean (smoother, weaker peaks). All three "
+        f"share one colour scale. {layer.name} itself is a {layer.type_name}."
     )
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnviz import steps
 from cnnviz.figures import animation
 
 HEATMAPS = ("pool.input", "pool.max pooling", "pool.average pooling")
+OPEN = {"pool.compare": "true", "pool.stepwise": "true", "pool.gap": "true"}
+"""The page's closed sections, opened by the URL (as a teacher's link does)."""
 
 
 def windows(z: np.ndarray, k: int) -> np.ndarray:
@@ -15,8 +18,24 @@ def windows(z: np.ndarray, k: int) -> np.ndarray:
     return z.reshape(h // k, k, w // k, k).transpose(0, 2, 1, 3).reshape(h // k, w // k, k * k)
 
 
-def test_lenet5_pooling_layer_formula_and_heatmaps(open_page, text, charts, array):
+def test_sections_are_closed_at_first_and_draw_no_chart(open_page, charts, monkeypatch):
+    compared = []
+    monkeypatch.setattr(steps, "compare_pooling", lambda *a: compared.append(a))
     at = open_page("pooling")
+
+    assert not at.exception
+    assert charts(at) == {}  # no plotly.js before the grids are drawn in a fresh tab
+    assert compared == []
+    assert len([c for image in at.get("image") for c in image.captions]) == 2  # the grids
+    assert [e.label.split(":")[0] for e in at.expander][-3:] == [
+        "Max vs average pooling on the same input",
+        "Step by step",
+        "Global average pooling",
+    ]
+
+
+def test_lenet5_pooling_layer_formula_and_heatmaps(open_page, text, charts, array):
+    at = open_page("pooling", **OPEN)
 
     assert not at.exception
     assert text(at.title) == ["Pooling"]
@@ -24,7 +43,7 @@ def test_lenet5_pooling_layer_formula_and_heatmaps(open_page, text, charts, arra
     (formula,) = [m for m in text(at.markdown) if m.startswith("**features.s2**")]
     assert "window 2 x 2, stride 2, padding 0" in formula
     assert "floor((28 + 2·0 − 1·(2 − 1) − 1) / 2) + 1 = 14**" in formula
-    assert "Max vs average pooling on the same input" in text(at.subheader)
+    assert "Max vs average pooling on the same input" in [e.label for e in at.expander]
 
     figures = charts(at)
     titles = [figures[key]["layout"]["title"]["text"] for key in HEATMAPS]
@@ -43,7 +62,7 @@ def test_lenet5_pooling_layer_formula_and_heatmaps(open_page, text, charts, arra
 
 
 def test_channel_choice_changes_the_heatmaps(open_page, charts):
-    at = open_page("pooling")
+    at = open_page("pooling", **OPEN)
     at.selectbox(key="pool.channel").set_value(3).run()
 
     assert not at.exception
@@ -53,7 +72,7 @@ def test_channel_choice_changes_the_heatmaps(open_page, charts):
 
 
 def test_lenet5_second_pooling_layer(open_page, text):
-    at = open_page("pooling")
+    at = open_page("pooling", **OPEN)
     at.button(key="pool.next").click().run()
 
     assert not at.exception
@@ -63,16 +82,18 @@ def test_lenet5_second_pooling_layer(open_page, text):
 
 
 def test_lenet5_has_no_global_average_pooling(open_page, text, charts):
-    at = open_page("pooling")
+    at = open_page("pooling", **OPEN)
 
     assert not at.exception
-    assert "Global average pooling" in text(at.subheader)
+    assert "Global average pooling: the vector the classifier reads" in [
+        e.label for e in at.expander
+    ]
     assert "pool.vector" not in charts(at)
     assert text(at.info) == ["LeNet-5 has no global pooling: its classifier reads whole maps."]
 
 
 def test_tinyvgg_pooling_layers(open_page, text, charts):
-    at = open_page("pooling", model="tinyvgg")
+    at = open_page("pooling", **OPEN, model="tinyvgg")
 
     assert not at.exception
     assert at.selectbox(key="pool.layer").options == [
@@ -87,7 +108,7 @@ def test_tinyvgg_pooling_layers(open_page, text, charts):
 
 
 def test_resnet18_pooled_vector_has_512_bars(open_page, text, charts, array):
-    at = open_page("pooling", model="resnet18", sample="chelsea")
+    at = open_page("pooling", **OPEN, model="resnet18", sample="chelsea")
 
     assert not at.exception
     assert at.selectbox(key="pool.layer").value == "maxpool"
@@ -134,10 +155,10 @@ def _marker_colors(figure: dict) -> list:
 def test_step_view_max_pooling_of_lenet5_s2(open_page, text, charts, array, monkeypatch):
     drawn = []
     monkeypatch.setattr(animation, "pool_gif", lambda *args: drawn.append(args) or b"GIF89a")
-    at = open_page("pooling")
+    at = open_page("pooling", **OPEN)
 
     assert not at.exception
-    assert "Step by step: the window, the value kept, the output" in text(at.subheader)
+    assert "Step by step: the window, the value kept, the output" in [e.label for e in at.expander]
     (where,) = [c for c in text(at.caption) if c.startswith("Channel #0 of features.s2")]
     assert where.endswith("rows 8–19, columns 8–19 of the 28 x 28 map.")
     figure = charts(at)["pool.steps"]

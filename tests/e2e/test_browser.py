@@ -80,6 +80,7 @@ def test_sidebar_navigation_keeps_the_model(app: App) -> None:
     sidebar.get_by_test_id("stSidebarNav").get_by_role("link", name="Pooling").click()
 
     expect(page.get_by_text("Max vs average pooling on the same input")).to_be_visible()
+    expect(main(page).get_by_test_id("stImage").first).to_be_visible()  # the grids
     expect(page).to_have_url(re.compile(r"/pooling\?(.*&)?model=tinyvgg(&|$)"))
     expect(model_box).to_have_value("tinyvgg")
     expect(main(page)).to_contain_text("TinyVGG")
