@@ -1,20 +1,25 @@
 """How a background training thread shares the CPU with the sessions people are looking at.
 
 Every browser session runs its page's forward passes (probes, Grad-CAM) in its own script thread
-of the same server process. A training run left at full speed takes the cores from all of them;
-so the training thread lowers its own scheduling priority (a higher "nice" value, Linux only),
-and can be given fewer torch threads.
+of the same server process. A training run left at full priority takes the cores from all of
+them, so the training thread lowers its own priority: nice 10 by default (Linux only), CPU weight
+110 against 1,024 for a page's thread. A busy core then serves the pages first and training gets
+the rest; an idle machine still trains at full speed. Its torch threads can be capped too, but
+are not by default (see below).
 
-What was measured (torch 2.14, Linux, see ``benchmarks/bench_training.py``):
+Facts this relies on (measured on 2 cores, torch 2.14, Linux; ``benchmarks/bench_training.py``):
 
 - The nice value is per thread on Linux (``setpriority(PRIO_PROCESS, native thread id)``), and
   the OpenMP workers torch starts for that thread inherit it: they are created by it, after.
-  The page's threads keep priority 0, so a busy core serves them first and training gets the
-  rest; an idle machine still trains at full speed.
+- A LeNet-5 probe beside a niced run took 1.1-1.3x its idle time, with and without
+  ``OMP_WAIT_POLICY=PASSIVE``. A niced run capped to one torch thread did as well with that
+  setting, but without it now and then took 7-10x: the probe's spinning OpenMP worker (priority
+  0) kept the niced thread off the CPU while it held the GIL the probe waited for. Uncapped, the
+  run's own OpenMP team makes OpenMP stop spinning (more threads than cores), so no such wait.
 - ``torch.set_num_threads`` in a thread sets that thread's OpenMP thread count, but also torch's
   process-wide value that every thread *started later* adopts on its first parallel operation.
-  Streamlit runs each script run in a new thread, so a training cap would leak into every session
-  that starts afterwards; :func:`share_cpu` puts the process-wide value back.
+  Streamlit runs each script run in a new thread, so a cap would leak into every session that
+  starts afterwards; :func:`share_cpu` puts the process-wide value back.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ log = logging.getLogger(__name__)
 NICE_ENV = "CNNVIZ_TRAIN_NICE"
 THREADS_ENV = "CNNVIZ_TRAIN_THREADS"
 DEFAULT_NICE = 10
-"""Nice value of training threads: CPU weight 110 against 1,024 for a session's thread."""
+"""Nice value added to training threads: CPU weight 110 against 1,024 for a session's thread."""
 
 _CAP_LOCK = threading.Lock()
 _T = TypeVar("_T")
@@ -45,9 +50,10 @@ class CpuShare:
     """How much of the CPU a training thread takes.
 
     Attributes:
-        nice: Added to the thread's nice value, 0..19 (0: as important as a page; Linux only).
-        threads: Torch threads for the training thread's operations (``None``: torch's
-            default, one per core).
+        nice: Added to the thread's nice value, up to 19 (0: as important as a page; Linux
+            only).
+        threads: Torch threads for the training thread's operations (``None``: no cap, as
+            many as every other thread, one per core).
     """
 
     nice: int = DEFAULT_NICE
@@ -55,8 +61,11 @@ class CpuShare:
 
     @classmethod
     def from_env(cls) -> CpuShare:
-        """The share set by ``CNNVIZ_TRAIN_NICE`` and ``CNNVIZ_TRAIN_THREADS`` (defaults: the
-        class's); a value that is not a whole number is ignored with a warning."""
+        """The share ``CNNVIZ_TRAIN_NICE`` (default 10) and ``CNNVIZ_TRAIN_THREADS`` (default
+        0: no cap; set ``OMP_WAIT_POLICY=PASSIVE`` too when capping) ask for.
+
+        A value that is not a whole number is ignored with a warning.
+        """
         nice = _env_int(NICE_ENV, DEFAULT_NICE, 0, 19)
         threads = _env_int(THREADS_ENV, 0, 0, 1024)
         return cls(nice=nice, threads=threads or None)

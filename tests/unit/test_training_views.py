@@ -116,7 +116,7 @@ def test_the_share_comes_from_the_environment(monkeypatch, caplog) -> None:
     monkeypatch.setenv("CNNVIZ_TRAIN_THREADS", "1")
     assert CpuShare.from_env() == CpuShare(nice=0, threads=1)
     monkeypatch.setenv("CNNVIZ_TRAIN_NICE", "40")  # beyond Linux's 19
-    monkeypatch.setenv("CNNVIZ_TRAIN_THREADS", "0")  # 0: torch's default
+    monkeypatch.setenv("CNNVIZ_TRAIN_THREADS", "0")  # 0: no cap
     assert CpuShare.from_env() == CpuShare(nice=19, threads=None)
     monkeypatch.setenv("CNNVIZ_TRAIN_NICE", "low")
     assert CpuShare.from_env().nice == 10
