@@ -7,23 +7,59 @@
 3. TensorBoard: samples/s of ``cnnviz.train`` with its events written as TensorBoard logs
    (``write_tensorboard``: 3 scalars a step, 4 scalars and the filter image an epoch) vs without.
    Target (issue 9): ratio >= 0.95.
+4. Live panel (issue 10): what one poll of the Training page's live panel costs (ms) before
+   (the page rebuilt the epoch's network, probed it and drew both grids on every poll) and now
+   (it draws the pictures the training thread made once per epoch: only the curves figure is
+   built), at a short run's steps and at MAX_POINTS; and the images/s of a background run alone
+   and while polled once a second either way. Target: the polled run keeps >= 0.90 of alone.
+5. Sharing the CPU (issue 10): the latency of a LeNet-5 and a ResNet-18 probe in the main
+   thread (a page's session) alone and while a run trains in the background, for the training
+   thread as before (priority 0, all torch threads), niced (cnnviz's default), capped to half
+   the threads, and both; with the run's images/s meanwhile and alone. Target: probes
+   <= 1.5x idle. On a machine shared with other busy processes, run it twice: as is and with
+   OMP_WAIT_POLICY=PASSIVE (spinning OpenMP workers lose their core to the other processes,
+   which can make even the idle probes several times slower).
 
-Run: .venv/bin/python benchmarks/bench_training.py
+Run: .venv/bin/python benchmarks/bench_training.py [--only throughput tensorboard recipe live
+     share] [--rounds N]
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import io
+import os
 import statistics
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 
+import plotly.io
+import plotly.tools
 import torch
 import torch.nn.functional as F  # noqa: N812
+from PIL import Image
+from timing import median_ms
 
 import cnnviz
-from cnnviz.data import load_dataset
+from cnnviz import figures
+from cnnviz.data import Dataset, load_dataset
 from cnnviz.models import MODELS, build_module
-from cnnviz.training import EpochEvent, StepEvent, train, write_tensorboard
+from cnnviz.training import (
+    MAX_POINTS,
+    CpuShare,
+    EpochEvent,
+    JobSnapshot,
+    StepEvent,
+    TrainConfig,
+    TrainJob,
+    epoch_model,
+    to_image,
+    train,
+    write_tensorboard,
+)
 
 EPOCHS = 3
 BATCH = 64
@@ -80,11 +116,191 @@ def time_to_97() -> tuple[float, float, int, float]:
     return float("nan"), float("nan"), -1, 0.0
 
 
+def _chart(fig) -> str:
+    """What st.plotly_chart does with a figure: validate it again, then write its JSON."""
+    figure = plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True)
+    return plotly.io.to_json(figure, validate=False)
+
+
+def tick_before(snap: JobSnapshot) -> None:
+    """One poll of the live panel as it was: the network rebuilt and probed, both grids drawn."""
+    event = snap.epochs[-1]
+    _chart(figures.training_curves(snap.steps, snap.epochs))
+    figures.to_png(figures.filters_grid(event.state_dict).image)
+    model = epoch_model(snap.config, snap.classes, event.state_dict, event.epoch)
+    seen = cnnviz.probe(model, to_image(snap.sample))
+    first = next(x for x in seen.layers if x.kind == "conv")
+    figures.to_jpeg(figures.feature_grid(first.output).image)
+
+
+def tick_after(snap: JobSnapshot) -> None:
+    """One poll now: the curves figure, and the epoch's ready JPEGs (st.image reads a header)."""
+    _chart(figures.training_curves(snap.steps, snap.epochs))
+    view = snap.views[-1]
+    for picture in (view.filters, view.maps):
+        Image.open(io.BytesIO(picture)).format  # noqa: B018 - what st.image checks of bytes
+
+
+class Run:
+    """A long background training run (stopped on exit) and its images/s over a window."""
+
+    def __init__(self, data: Dataset, share: CpuShare) -> None:
+        self.job = TrainJob(slots=threading.BoundedSemaphore(1), share=share)
+        self.job.start(TrainConfig(epochs=10_000, batch_size=BATCH), data=data)
+
+    def __enter__(self) -> Run:
+        while not self.job.snapshot().views:  # past the first epoch: the panel has pictures
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.job.stop()
+        self.job.thread.join()
+
+    def rate(self, during: Callable[[], object]) -> float:
+        """Training images/s while ``during()`` runs."""
+        first, start = self.job.snapshot().latest.step, time.perf_counter()
+        during()
+        last, end = self.job.snapshot().latest.step, time.perf_counter()
+        return (last - first) * BATCH / (end - start)
+
+
+def polled(
+    snap_of: Callable[[], JobSnapshot], tick: Callable[[JobSnapshot], None] | None, seconds: float
+) -> Callable[[], None]:
+    """Poll like run_every=1.0 for ``seconds`` (or just wait, with ``tick`` None)."""
+
+    def run() -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            began = time.perf_counter()
+            if tick is not None:
+                tick(snap_of())
+            time.sleep(max(0.0, 1.0 - (time.perf_counter() - began)))
+
+    return run
+
+
+def bench_live(data: Dataset, rounds: int) -> None:
+    job = TrainJob(slots=threading.BoundedSemaphore(1))
+    job.start(TrainConfig(epochs=3, batch_size=BATCH), data=data)
+    job.thread.join()
+    snap = job.snapshot()
+    long = tuple(StepEvent(1, k, 2 * MAX_POINTS, 2.3 / k**0.3, 0.5, 1e3, 1.0)
+                 for k in range(1, MAX_POINTS + 1))  # fmt: skip
+    full = dataclasses.replace(snap, steps=long)
+    print("\nlive panel: one poll (median of 10 ms), lenet5 on digits after 3 epochs")
+    print(f"{'steps on the curve':<20} {'before':>8} {'now':>8} {'ratio':>7}")
+    for label, state in ((f"{len(snap.steps)}", snap), (f"{MAX_POINTS} (MAX_POINTS)", full)):
+        before = median_ms(lambda s=state: tick_before(s), 10)
+        now = median_ms(lambda s=state: tick_after(s), 10)
+        print(f"{label:<20} {before:>8.1f} {now:>8.1f} {now / before:>7.2f}")
+    rows: dict[str, list[float]] = {}
+    for _ in range(rounds):  # interleaved rounds, so that load drift hits every row alike
+        for label, share, tick in (
+            ("before: alone", CpuShare(nice=0), None),
+            ("before: polled", CpuShare(nice=0), tick_before),
+            ("now: alone", CpuShare.from_env(), None),
+            ("now: polled", CpuShare.from_env(), tick_after),
+        ):
+            with Run(data, share) as run:
+                rows.setdefault(label, []).append(run.rate(polled(run.job.snapshot, tick, 6.0)))
+    print(f"\nbackground run polled once a second, images/s, median of {rounds} x 6 s")
+    for label, rates in rows.items():
+        alone = statistics.median(rows[label.split(":")[0] + ": alone"])
+        rate = statistics.median(rates)
+        print(f"{label:<16} {rate:>8,.0f} {rate / alone:>7.2f}")
+    print("  target: polled >= 0.90 of alone")
+
+
+def probe_ms(model: cnnviz.Model, image: Image.Image, repeats: int) -> float:
+    return median_ms(lambda: cnnviz.probe(model, image), repeats, warmup=0)
+
+
+def shares() -> dict[str, CpuShare]:
+    """How much CPU the training thread takes, in the sharing benchmark."""
+    half = max(1, torch.get_num_threads() // 2)
+    return {
+        "before (nice 0, no cap)": CpuShare(nice=0),
+        "nice 10 (cnnviz default)": CpuShare(),
+        f"nice 0, {half} thread(s)": CpuShare(nice=0, threads=half),
+        f"nice 10, {half} thread(s)": CpuShare(threads=half),
+    }
+
+
+def share_round(data: Dataset, nets, image: Image.Image, out: dict[tuple[str, str], list]) -> None:
+    """One round: for each share, the probes idle, then during a run; the run alone after."""
+    for label, share in shares().items():
+        idle = {name: probe_ms(model, image, repeats) for name, model, repeats in nets}
+        with Run(data, share) as run:
+            time.sleep(0.5)
+            busy: dict[str, float] = {}
+            rate = run.rate(lambda b=busy: b.update({n: probe_ms(m, image, r) for n, m, r in nets}))
+            out.setdefault((label, "alone"), []).append(run.rate(lambda: time.sleep(3)))
+        out.setdefault((label, "during"), []).append(rate)
+        for name in idle:
+            out.setdefault(("idle", name), []).append(idle[name])
+            out.setdefault((label, name), []).append(busy[name])
+            # Against the idle probe just before: drift in the machine's load cancels out.
+            out.setdefault((label, f"{name} ratio"), []).append(busy[name] / idle[name])
+
+
+def bench_share(data: Dataset, rounds: int) -> None:
+    image = cnnviz.load_sample("chelsea")
+    nets = (
+        ("lenet5", cnnviz.load_model("lenet5"), 30),
+        ("resnet18", cnnviz.load_model("resnet18", "random"), 5),
+    )
+    for _, model, _ in nets:
+        probe_ms(model, image, 2)
+    out: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):  # interleaved, so that load drift hits every share alike
+        share_round(data, nets, image, out)
+    med = {key: statistics.median(values) for key, values in out.items()}
+    print(
+        f"\nsharing the CPU: probe ms in the main thread during a background run ({os.cpu_count()}"
+        f" cores, {torch.get_num_threads()} torch threads); medians of {rounds} rounds, x idle: "
+        "of the ratios to the idle probe just before"
+    )
+    print(
+        f"{'training thread':<36} {'lenet5':>8} {'x idle':>7} {'resnet18':>9} {'x idle':>7} "
+        f"{'train img/s meanwhile':>22} {'alone':>7}"
+    )
+    lenet, resnet = med[("idle", "lenet5")], med[("idle", "resnet18")]
+    print(f"{'no run (idle)':<36} {lenet:>8.1f} {1.0:>7.2f} {resnet:>9.1f} {1.0:>7.2f}")
+    for label in shares():
+        row = [med[(label, k)] for k in ("lenet5", "lenet5 ratio", "resnet18", "resnet18 ratio")]
+        print(
+            f"{label:<36} {row[0]:>8.1f} {row[1]:>7.2f} {row[2]:>9.1f} {row[3]:>7.2f} "
+            f"{med[(label, 'during')]:>22,.0f} {med[(label, 'alone')]:>7,.0f}"
+        )
+    print("  target: probes <= 1.5x idle while the run still trains")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sections = ("throughput", "tensorboard", "recipe", "live", "share")
+    parser.add_argument("--only", nargs="+", choices=sections, default=sections)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of sections 4 and 5")
+    args = parser.parse_args()
     print(
         f"cnnviz {cnnviz.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+        f", OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}"
     )
     data = load_dataset("digits", size=32, channels=1)
+    if "throughput" in args.only:
+        bench_throughput(data)
+    if "tensorboard" in args.only:
+        bench_tensorboard(data)
+    if "recipe" in args.only:
+        bench_recipe()
+    if "live" in args.only:
+        bench_live(data, args.rounds)
+    if "share" in args.only:
+        bench_share(data, args.rounds)
+
+
+def bench_throughput(data: Dataset) -> None:
     bare, ours = [], []
     for _ in range(3):  # interleaved, so that load drift hits both alike
         bare.append(bare_loop(data))
@@ -94,6 +310,9 @@ def main() -> None:
     print(f"{'loop':<14} {'samples/s':>10} {'ratio':>7}")
     print(f"{'bare PyTorch':<14} {b:>10,.0f} {1.0:>7.2f}")
     print(f"{'cnnviz.train':<14} {o:>10,.0f} {o / b:>7.2f}   (target >= 0.90)")
+
+
+def bench_tensorboard(data: Dataset) -> None:
     plain, logged = [], []
     for _ in range(3):
         plain.append(cnnviz_loop(data))
@@ -102,6 +321,9 @@ def main() -> None:
     print("\nTensorBoard logging, same run, median of 3")
     print(f"{'cnnviz.train':<26} {p:>10,.0f} {1.0:>7.2f}")
     print(f"{'+ write_tensorboard':<26} {q:>10,.0f} {q / p:>7.2f}   (target >= 0.95)")
+
+
+def bench_recipe() -> None:
     total, training, epoch, accuracy = time_to_97()
     print("\ntime to >= 97% validation accuracy (shipped recipe)")
     print(
