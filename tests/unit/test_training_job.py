@@ -233,7 +233,7 @@ def test_training_curves_have_loss_and_accuracy_panels(digits) -> None:
     assert smooth.y[0] == pytest.approx(steps[0].loss)  # debiased: no pull towards 0
     assert list(val.x) == [len(steps) // 2, len(steps)]
     assert list(val.y) == [e.val_loss for e in epochs]
-    assert figures.training_curves([], []).data[0].x == ()
+    assert len(figures.training_curves([], []).data[0].x) == 0
 
 
 def test_filters_grid_shows_the_first_conv_kernels(trained) -> None:
