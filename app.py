@@ -39,4 +39,5 @@ page = st.navigation(
         ),
     ]
 )
-page.run()
+with ui.page_run():  # a training run steps aside while the page runs
+    page.run()

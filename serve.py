@@ -9,14 +9,34 @@ a class does not wait for them. ``streamlit run app.py`` still works, without th
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import streamlit as st
+from starlette.middleware import Middleware
 
 # Before torch loads (in the lifespan): by default OpenMP's idle workers spin for a while, and
 # on a busy server they keep a core from the sessions and the training run that need it (an
 # idle LeNet-5 probe measured 56 ms instead of 4 beside another busy process). An operator's
 # own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from cnnviz.training.priority import PAGES
+
+
+class StudentsFirst:
+    """ASGI middleware: while a browser waits for a file (the app's scripts, a picture), a
+    training run steps aside, as it does for page runs (see
+    :class:`cnnviz.training.priority.PageRuns`)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with PAGES.running():
+            await self.app(scope, receive, send)
 
 
 @asynccontextmanager
@@ -29,4 +49,4 @@ async def lifespan(app: st.App) -> AsyncIterator[None]:
         yield
 
 
-app = st.App("app.py", lifespan=lifespan)
+app = st.App("app.py", lifespan=lifespan, middleware=[Middleware(StudentsFirst)])

@@ -17,7 +17,7 @@ from cnnviz.models import MODELS
 from cnnviz.training.evaluation import checkpoint_bytes, confusion, misclassified, to_image
 from cnnviz.training.events import DoneEvent, EpochEvent, StepEvent
 from cnnviz.training.loop import TrainConfig, _check, train
-from cnnviz.training.priority import CpuShare, share_cpu
+from cnnviz.training.priority import PAGES, CpuShare, share_cpu
 from cnnviz.training.tensorboard import write_tensorboard, zip_logs
 from cnnviz.training.views import EpochView, EpochViews
 
@@ -218,6 +218,7 @@ class TrainJob:
             for event in events:
                 if isinstance(event, StepEvent):
                     self._add_step(event)
+                    PAGES.wait_for_pages()  # students first: see PageRuns
                 elif isinstance(event, EpochEvent):
                     self._add_epoch(event, views)
                 else:

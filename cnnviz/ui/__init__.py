@@ -10,6 +10,7 @@ from cnnviz.ui.session import (
     current_model,
     current_selection,
     error_boundary,
+    page_run,
     training_job,
     use_trained,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "live_maps",
     "model_banner",
     "network_options",
+    "page_run",
     "page_start",
     "png_download",
     "sample_gallery",

@@ -25,6 +25,7 @@ import cnnviz
 from cnnviz.errors import CnnvizError
 from cnnviz.models import ProgressCallback, auto_plan, download_if_online, download_size_mb
 from cnnviz.training import TrainJob
+from cnnviz.training.priority import PAGES
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,12 @@ def use_trained(arch: str, checkpoint: bytes, source: str) -> None:
     st.session_state[Keys.TRAINED] = {"arch": arch, "checkpoint": checkpoint, "source": source}
     st.session_state[Keys.MODEL] = arch
     st.session_state[Keys.WEIGHTS] = "trained"
+
+
+def page_run() -> contextlib.AbstractContextManager[None]:
+    """Wrap a page's run: training threads step aside while a person waits for a page (see
+    :class:`cnnviz.training.priority.PageRuns`)."""
+    return PAGES.running()
 
 
 @st.cache_resource(scope="session", on_release=lambda job: job.stop(), show_spinner=False)

@@ -10,6 +10,7 @@ import pytest
 
 import cnnviz
 from cnnviz import figures
+from cnnviz.training.priority import PAGES
 from cnnviz.ui import session, shared, shared_jpeg, warm
 
 
@@ -110,3 +111,14 @@ def test_the_server_lifespan_warms_up_in_the_background(monkeypatch) -> None:
     asyncio.run(start_and_stop())
 
     assert done.wait(timeout=10)
+
+
+def test_a_page_run_counts_as_one_for_training_threads(open_page, monkeypatch) -> None:
+    seen = []
+    monkeypatch.setattr(cnnviz.ui, "top_predictions", lambda probe: seen.append(PAGES.active))
+
+    at = open_page()
+
+    assert not at.exception
+    assert seen == [1]  # app.py runs the page inside ui.page_run()
+    assert PAGES.active == 0
