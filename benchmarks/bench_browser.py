@@ -173,11 +173,17 @@ def fresh_tab(browser: Browser, server: Server, path: str, drawn: tuple[int, int
 
 
 def _timed_rerun(page: Page, action: Callable[[], None], changed_js: str) -> float:
-    """Seconds from ``action`` until ``changed_js`` holds and the page is idle again."""
-    start = page.evaluate("performance.now()")
+    """Seconds from the user's click or key (as the page saw it, not Playwright's checks
+    before it) until ``changed_js`` holds and the page is idle again."""
+    page.evaluate(
+        """() => { window.__acted = null;
+          for (const kind of ["click", "keydown"]) document.addEventListener(kind,
+            () => { window.__acted = window.__acted ?? performance.now(); },
+            {capture: true, once: true}); }"""
+    )
     action()
     page.wait_for_function(changed_js, polling="raf", timeout=TIMEOUT_MS)
-    return _wait_for(page, IDLE_JS) - start / 1000
+    return _wait_for(page, IDLE_JS) - page.evaluate("window.__acted") / 1000
 
 
 HEADING_JS = """(old) => {
