@@ -102,12 +102,13 @@ def test_next_layer_button(app: App) -> None:
 
 
 def _curve_points(page: Page) -> int:
-    """Points of the first trace of the live training chart (the per-batch loss)."""
+    """Points of the first trace of the live training chart (the per-batch loss), as plotly
+    drew them (``_fullData``: the points arrive as typed arrays, decoded there)."""
     return (
         main(page)
         .locator(".js-plotly-plot")
         .first.evaluate(
-            "(plot) => (plot.data && plot.data[0] && plot.data[0].x) ? plot.data[0].x.length : 0"
+            "(plot) => (plot._fullData && plot._fullData[0]) ? plot._fullData[0].x.length : 0"
         )
     )
 
@@ -126,7 +127,7 @@ def test_training_runs_live_and_stops(app: App) -> None:
     # The fragment polls once a second: the curve grows while the thread trains.
     page.wait_for_function(
         "(n) => { const p = document.querySelector('[data-testid=stMain] .js-plotly-plot');"
-        " return p && p.data && p.data[0].x.length > n; }",
+        " return p && p._fullData && p._fullData[0].x.length > n; }",
         arg=first,
         timeout=TIMEOUT_MS,
     )
