@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 import cnnviz
@@ -25,6 +27,7 @@ from cnnviz.explain import (
 from cnnviz.figures import COLORMAPS
 from cnnviz.figures import attribution as fig
 from cnnviz.ui.session import Selection, current_selection
+from cnnviz.ui.shared_views import shared, shared_jpeg
 from cnnviz.ui.widgets import png_download
 
 PAGE = "attr"
@@ -220,19 +223,32 @@ def caption(e: Explanation) -> str:
     )
 
 
+def _map_digest(e: Explanation) -> str:
+    """An id of a map's values (a cache key that cannot go stale)."""
+    digest = hashlib.sha1(np.ascontiguousarray(e.heatmap).tobytes(), usedforsecurity=False)
+    digest.update(np.ascontiguousarray(e.raw).tobytes())
+    return digest.hexdigest()
+
+
 def show(probe: cnnviz.Probe, e: Explanation, colormap: str, opacity: float, key: str) -> None:
     """Overlay, heatmap and signed raw map of one explanation, each with a PNG download."""
     st.caption(caption(e))
     if e.note:
         st.info(e.note, icon=":material/info:")
-    views = (
-        ("Overlay", fig.map_overlay(probe.image, e, colormap, opacity)),
-        ("Heatmap (0 to 1)", fig.heatmap_image(e, colormap)),
-        ("Signed map (blue < 0 < red)", fig.signed_image(e)),
+    makers = (
+        ("Overlay", lambda: fig.map_overlay(probe.image, e, colormap, opacity)),
+        ("Heatmap (0 to 1)", lambda: fig.heatmap_image(e, colormap)),
+        ("Signed map (blue < 0 < red)", lambda: fig.signed_image(e)),
     )
-    for column, (title, picture) in zip(st.columns(3), views, strict=True):
+    # The same map is the same three pictures for every session: drawn and encoded once.
+    which = (_map_digest(e), e.method, e.target, e.layer, e.options, colormap, opacity)
+    for column, (title, make) in zip(st.columns(3), makers, strict=True):
+        picture = shared(make, probe, "attr.picture", title, *which)
         with column:
-            st.image(picture, caption=title, width="stretch")
+            st.image(
+                shared_jpeg(lambda picture=picture: picture, probe, "attr.picture", title, *which),
+                caption=title, width="stretch",
+            )  # fmt: skip
             png_download(picture, f"{e.method}_{e.label}_{title.split()[0].lower()}.png",
                          f"{PAGE}.{key}.png.{title.split()[0].lower()}")  # fmt: skip
 

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from cnnviz.figures import attribution as attribution_figures
 from cnnviz.ui import attribution_views as av
 
 COMPARE, TOP5, SANITY = av.TABS
@@ -205,3 +206,18 @@ def test_a_map_two_sessions_ask_for_at_once_is_made_once():
     other.join(30)
     assert answers == ["map"]  # it waited and took the first session's map
     assert first_made == ["map"]
+
+
+def test_a_class_on_the_same_map_gets_its_pictures_drawn_once(open_page, monkeypatch):
+    drawn = []
+    real = attribution_figures.heatmap_image
+    monkeypatch.setattr(
+        attribution_figures, "heatmap_image", lambda *a: drawn.append(1) or real(*a)
+    )
+
+    pages = [open_page("attribution") for _ in range(3)]
+
+    assert not any(at.exception for at in pages)
+    assert len(drawn) == 1  # the first session drew it; the others got the same picture
+    urls = [[u for image in at.get("image") for u in image.value][:3] for at in pages]
+    assert urls[0] == urls[1] == urls[2]
