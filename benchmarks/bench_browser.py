@@ -24,26 +24,30 @@ Run: .venv/bin/python benchmarks/bench_browser.py [--repeats N] [--models lenet5
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from servers import Server, streamlit_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CNNVIZ_CHROMIUM", "/usr/bin/chromium")
 VIEWPORT = {"width": 1280, "height": 720}
 TIMEOUT_MS = 120_000
 
+MINIMAL_CONFIG = """[server]
+headless = true
+fileWatcherType = "none"
+
+[browser]
+gatherUsageStats = false
+"""
 MINIMAL_APP = """
 import streamlit as st
 st.title("Minimal")
@@ -83,69 +87,6 @@ IDLE_JS = """() => {
 }"""
 
 
-@dataclass
-class Server:
-    """A ``streamlit run`` process on a free localhost port, with its CPU and memory."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    url: str
-
-    @property
-    def cpu_s(self) -> float:
-        """User + system CPU seconds of the server process so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    @property
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve(name: str, script: str, cwd: Path, env: dict[str, str]) -> Iterator[Server]:
-    """Run ``streamlit run script`` in ``cwd`` until the block ends."""
-    port = _free_port()
-    command = [
-        sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--server.headless", "true",
-        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            command, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
-        )
-        server = Server(name, process, f"http://127.0.0.1:{port}")
-        try:
-            _wait_healthy(server, log)
-            yield server
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _wait_healthy(server: Server, log: object) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            log.seek(0)  # type: ignore[attr-defined]
-            raise RuntimeError(f"{server.name} exited:\n{log.read().decode()}")  # type: ignore[attr-defined]
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(server.url + "/_stcore/health", timeout=1).text == "ok":
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{server.name} did not start within 120 s")
-
-
 @dataclass(frozen=True)
 class Visit:
     first_visual_s: float
@@ -163,13 +104,13 @@ def fresh_tab(browser: Browser, server: Server, path: str, drawn: tuple[int, int
     """Open ``path`` in a new browser context; time the first visual and idle; close it."""
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
-    before = server.cpu_s
+    before = server.cpu_s()
     page.goto(server.url + path)
     first = _wait_for(page, DRAWN_JS, list(drawn))
     idle = _wait_for(page, IDLE_JS)
     context.close()
     time.sleep(0.3)  # the server notices the closed websocket and ends the session
-    return Visit(first, idle, server.cpu_s - before)
+    return Visit(first, idle, server.cpu_s() - before)
 
 
 def _timed_rerun(page: Page, action: Callable[[], None], changed_js: str) -> float:
@@ -260,10 +201,13 @@ def main() -> None:
     (work / "minimal").mkdir()
     (work / "minimal" / "app.py").write_text(MINIMAL_APP)
     cnnviz.load_sample("chelsea").save(work / "minimal" / "picture.png")
-    env = {"CNNVIZ_OFFLINE": "1", "TORCH_HOME": str(work / "torch")}
+    # The minimal app is Streamlit's defaults but for the file watcher, which cnnviz turns off
+    # too (it costs a fresh session more than the app itself).
+    (work / "minimal" / ".streamlit").mkdir()
+    (work / "minimal" / ".streamlit" / "config.toml").write_text(MINIMAL_CONFIG)
     with (
-        serve("minimal", "app.py", work / "minimal", env) as minimal,
-        serve("cnnviz", "serve.py", ROOT, env) as ours,
+        streamlit_server(work / "minimal" / "app.py", work) as minimal,
+        streamlit_server(ROOT / "serve.py", work) as ours,
         sync_playwright() as pw,
     ):
         browser = pw.chromium.launch(
@@ -302,7 +246,8 @@ def report(
         switches = [model_switch(browser, ours, models[0], models[1]) for _ in range(n)]
         label = f"feature maps: model switch {models[0]} -> {models[1]}"
         print(_row(label, _median(switches), None))
-    print(f"server RSS at the end: cnnviz {ours.rss_mb:.0f} MB, minimal {minimal.rss_mb:.0f} MB")
+    rss = [server.memory("VmRSS") / 2**20 for server in (ours, minimal)]
+    print(f"server RSS at the end: cnnviz {rss[0]:.0f} MB, minimal {rss[1]:.0f} MB")
 
 
 if __name__ == "__main__":
