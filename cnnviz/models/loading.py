@@ -25,6 +25,7 @@ from cnnviz.models.download import (
 )
 from cnnviz.models.model import Model
 from cnnviz.models.registry import ModelSpec, build, default_labels, spec_of, tv_weights
+from cnnviz.models.store import is_shared, load_shared
 
 
 def _load_bundled(spec: ModelSpec) -> Model:
@@ -88,7 +89,8 @@ def load_model(
 
     Args:
         name: A registry name (see :func:`model_names`).
-        weights: ``"auto"``, ``"pretrained"``, ``"random"``, a checkpoint path, or its bytes.
+        weights: ``"auto"``, ``"pretrained"``, ``"random"``, ``"shared-<id>"``, a checkpoint
+            path, or its bytes.
         progress: Download progress callback (see :data:`ProgressCallback`), for ``"pretrained"``
             and for ``"auto"`` when it downloads.
 
@@ -100,6 +102,8 @@ def load_model(
             checkpoint that is unsafe, corrupt or made for another architecture.
     """
     spec = spec_of(name)
+    if is_shared(weights):  # "shared-<id>": a model shared with the class (models.store)
+        return load_shared(spec.name, str(weights))
     if isinstance(weights, bytes) or (
         isinstance(weights, os.PathLike | str) and weights not in ("auto", "pretrained", "random")
     ):
