@@ -36,6 +36,7 @@ from cnnviz.figures.montage import (
     to_png,
     to_uint8,
 )
+from cnnviz.figures.qr import qr_png
 
 __all__ = [
     "BACKGROUND",
@@ -60,6 +61,7 @@ __all__ = [
     "percent",
     "plural",
     "predictions_figure",
+    "qr_png",
     "shape_figure",
     "thumbnail",
     "to_jpeg",
