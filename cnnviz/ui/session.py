@@ -23,7 +23,7 @@ from PIL import Image
 
 import cnnviz
 from cnnviz.errors import CnnvizError
-from cnnviz.models import ProgressCallback, auto_plan, download_if_online, download_size_mb
+from cnnviz.models import ProgressCallback, auto_plan, download_if_online, download_size_mb, store
 from cnnviz.training import TrainJob
 from cnnviz.training.priority import PAGES
 
@@ -46,6 +46,13 @@ class Keys:
 
 
 WEIGHT_CHOICES = ("auto", "pretrained", "random", "checkpoint", "trained")
+
+
+def weight_choices() -> list[str]:
+    """:data:`WEIGHT_CHOICES`, and the shared model (``shared-<id>``) the URL or this session
+    names, so that a shared link's weights are a valid choice of the sidebar."""
+    named = st.query_params.get(Keys.WEIGHTS) or st.session_state.get(Keys.WEIGHTS)
+    return [*WEIGHT_CHOICES, *([named] if store.is_shared(named) else [])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,8 @@ def current_model(selection: Selection) -> cnnviz.Model:
             raise cnnviz.ModelError("Upload a checkpoint file (.pt) in the sidebar first.")
         digest = hashlib.sha256(selection.checkpoint).hexdigest()
         return _checkpoint_model(name, digest, selection.checkpoint)
+    if store.is_shared(weights):
+        store.ModelStore.default().path(weights)  # removed since it was cached: say so
     if weights == "auto":
         _auto_download(name)
         return auto_model(name)

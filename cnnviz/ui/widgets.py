@@ -11,7 +11,6 @@ from streamlit.delta_generator import DeltaGenerator
 import cnnviz
 from cnnviz import figures, limits, steps
 from cnnviz.ui.session import (
-    WEIGHT_CHOICES,
     Keys,
     Selection,
     cached_probe,
@@ -21,6 +20,7 @@ from cnnviz.ui.session import (
     default_sample,
     error_boundary,
     sample_image,
+    weight_choices,
 )
 from cnnviz.ui.shared_views import shared, shared_jpeg
 
@@ -54,7 +54,7 @@ def sidebar() -> None:
         spec = cnnviz.MODELS[chosen]
         st.caption(f"{spec.label}, {spec.year}")
         weights = st.selectbox(
-            "Weights", WEIGHT_CHOICES, key=Keys.WEIGHTS, bind="query-params",
+            "Weights", weight_choices(), key=Keys.WEIGHTS, bind="query-params",
             persist_state="session",
             help="auto: pretrained if on this computer; small files (up to "
             f"{cnnviz.models.AUTO_DOWNLOAD_MAX_MB} MB) download by themselves when online, "
