@@ -108,7 +108,7 @@ if snap.has_model and snap.confusion is not None:
     config = snap.config
     st.plotly_chart(figures.confusion_figure(snap.confusion, snap.classes), key="train.confusion")
     name = f"{config.arch}_{config.dataset}_seed{config.seed}.pt"
-    dl_col, use_col, _ = st.columns([1, 1, 2])
+    dl_col, use_col, share_col = st.columns([1, 1, 2])
     dl_col.download_button(
         "Download checkpoint", snap.checkpoint, file_name=name, key="train.download",
         mime="application/octet-stream", on_click="ignore", icon=":material/download:",
@@ -119,6 +119,8 @@ if snap.has_model and snap.confusion is not None:
         icon=":material/publish:",
         help="Every page then shows this network; 'trained' appears as its weights.",
     )  # fmt: skip
+    with share_col:
+        ui.share_with_class(config.arch, snap.checkpoint)
 
 ui.tensorboard_logs(snap)
 ui.epoch_scrubber(snap)

@@ -14,6 +14,7 @@ from cnnviz.ui.session import (
     training_job,
     use_trained,
 )
+from cnnviz.ui.share_views import app_link, link_with_qr, share_with_class
 from cnnviz.ui.shared_views import shared, shared_jpeg
 from cnnviz.ui.training_views import (
     architectures,
@@ -40,6 +41,7 @@ from cnnviz.ui.widgets import (
 
 __all__ = [
     "Keys",
+    "app_link",
     "architectures",
     "cached_probe",
     "channel_closeup",
@@ -51,6 +53,7 @@ __all__ = [
     "epoch_scrubber",
     "error_boundary",
     "layer_picker",
+    "link_with_qr",
     "live_maps",
     "model_banner",
     "network_options",
@@ -59,6 +62,7 @@ __all__ = [
     "png_download",
     "sample_gallery",
     "section",
+    "share_with_class",
     "shared",
     "shared_jpeg",
     "sidebar",
