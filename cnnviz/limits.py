@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CHECKPOINT", "IMAGE", "LIMITS", "ZIP", "UploadLimit"]
+__all__ = ["CHECKPOINT", "IMAGE", "LABELS", "LIMITS", "ONNX", "ZIP", "UploadLimit"]
 
 MIB = 2**20
 
@@ -50,4 +50,8 @@ ZIP = UploadLimit("a zip of class folders", 200)
 """A small data set for the Training page (a few thousand photos)."""
 CHECKPOINT = UploadLimit("a checkpoint", 600)
 """A state dict of any registry architecture: VGG-16, the largest, is 528 MB."""
-LIMITS = (IMAGE, ZIP, CHECKPOINT)
+ONNX = UploadLimit("an ONNX model", 300)
+"""A whole network as an ONNX graph: ResNet-50 is about 100 MB, EfficientNet-B0 about 20 MB."""
+LABELS = UploadLimit("a labels file", 1)
+"""Class names, one per line: ImageNet-21k's 21,843 names are about 400 kB."""
+LIMITS = (IMAGE, ZIP, CHECKPOINT, ONNX, LABELS)

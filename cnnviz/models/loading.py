@@ -23,6 +23,7 @@ from cnnviz.models.download import (
     download_weights,
     hub_file,
 )
+from cnnviz.models.labels import Labels
 from cnnviz.models.model import Model
 from cnnviz.models.registry import ModelSpec, build, default_labels, spec_of, tv_weights
 from cnnviz.models.store import is_shared, load_shared
@@ -84,6 +85,7 @@ def load_model(
     name: str,
     weights: str | os.PathLike[str] | bytes = "auto",
     progress: ProgressCallback | None = None,
+    labels: Labels | None = None,
 ) -> Model:
     """Build a registry model with the chosen weights, in eval mode.
 
@@ -93,6 +95,8 @@ def load_model(
             path, or its bytes.
         progress: Download progress callback (see :data:`ProgressCallback`), for ``"pretrained"``
             and for ``"auto"`` when it downloads.
+        labels: Class names for a checkpoint's head (:func:`~cnnviz.models.labels.read_labels`);
+            without them a fine-tuned head's classes come from the checkpoint or are numbered.
 
     Returns:
         The :class:`Model`.
@@ -107,7 +111,9 @@ def load_model(
     if isinstance(weights, bytes) or (
         isinstance(weights, os.PathLike | str) and weights not in ("auto", "pretrained", "random")
     ):
-        return load_checkpoint(spec, weights)
+        return load_checkpoint(spec, weights, labels)
+    if labels is not None:
+        raise ModelError("A labels file names the classes of a checkpoint: give one with it.")
     if weights == "random":
         return _load_random(spec)
     if weights == "pretrained":

@@ -25,6 +25,8 @@ class Model:
         weights: ``"pretrained"``, ``"random"`` or ``"checkpoint"``.
         weights_source: A sentence saying where the weights came from, for the page.
         key: A stable id of this model and its weights, for cache keys.
+        labels_source: Where the class names came from when that is worth saying (a labels
+            file, the checkpoint, or numbered because nobody named them); ``""`` otherwise.
         lock: Serializes hook and gradient work on :attr:`module` across sessions.
     """
 
@@ -34,6 +36,7 @@ class Model:
     weights: str
     weights_source: str
     key: str
+    labels_source: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property

@@ -324,10 +324,11 @@ def test_checkpoint_with_metadata_sets_the_classes() -> None:
     assert_same_state(model.module.state_dict(), state)
 
 
-def test_checkpoint_with_other_class_count_and_no_metadata_does_not_fit() -> None:
-    data = to_bytes(seeded_state(lambda: LeNet5(num_classes=3), 1))
-    with pytest.raises(ModelError, match="does not fit LeNet-5: weights of the wrong shape"):
-        load_model("lenet5", data)
+def test_checkpoint_with_other_class_count_and_no_metadata_gets_a_new_head() -> None:
+    state = seeded_state(lambda: LeNet5(num_classes=3), 1)
+    model = load_model("lenet5", to_bytes(state))
+    assert model.labels == ("class 0", "class 1", "class 2")
+    assert_same_state(model.module.state_dict(), state)
 
 
 def test_checkpoint_of_another_architecture_does_not_fit() -> None:
