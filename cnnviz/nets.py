@@ -57,6 +57,17 @@ class Activation:
         with torch.no_grad():
             return self.module()(x).numpy()
 
+    def derivative(self, values: np.ndarray | float) -> np.ndarray:
+        """The slope ``f'(x)`` at every number of ``values``, by autograd through :attr:`module`.
+
+        Where the function has a kink (ReLU at 0), this is PyTorch's choice (0 for ReLU): the
+        gradient a network trains with.
+        """
+        x = torch.from_numpy(np.array(values, dtype=np.float64)).requires_grad_(True)
+        with torch.enable_grad():
+            (grad,) = torch.autograd.grad(self.module()(x).sum(), x)
+        return grad.numpy()
+
 
 ACTIVATIONS: dict[str, Activation] = {
     "relu": Activation("ReLU", "max(0, x)", nn.ReLU, "F.relu({})"),

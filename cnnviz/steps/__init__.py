@@ -9,9 +9,22 @@
 * :func:`layer_patch` / :func:`pool_patch`: a real layer of a real network, on a block of its
   real input.
 * :func:`first_conv_name`: the one definition of a network's first convolution.
+* :func:`activation_curve` / :func:`activation_effect`: an activation and its derivative, and
+  what it does to a real layer's pre-activation maps.
+* :func:`softmax_steps`: logits -> exp -> normalize, with a temperature.
 * :func:`pytorch_code`: the same settings as code to paste into a notebook.
 """
 
+from cnnviz.steps.activation import (
+    ActivationCurve,
+    ActivationEffect,
+    activate,
+    activation_curve,
+    activation_effect,
+    activation_label,
+    activation_names,
+    preactivation_layers,
+)
 from cnnviz.steps.arithmetic import (
     output_size,
     output_size_formula,
@@ -19,15 +32,7 @@ from cnnviz.steps.arithmetic import (
     param_count_formula,
 )
 from cnnviz.steps.code import pytorch_code
-from cnnviz.steps.convolution import (
-    ConvStep,
-    ConvSteps,
-    activate,
-    activation_label,
-    activation_names,
-    conv_steps,
-    steps_from_padded,
-)
+from cnnviz.steps.convolution import ConvStep, ConvSteps, conv_steps, steps_from_padded
 from cnnviz.steps.digest import digest
 from cnnviz.steps.inputs import (
     KERNEL_LABELS,
@@ -58,11 +63,14 @@ from cnnviz.steps.pool_layers import (
 )
 from cnnviz.steps.pool_windows import PoolKind, PoolSettings, pool_settings
 from cnnviz.steps.pooling import PoolStep, PoolSteps, pool_steps, pool_steps_for, windows_steps
+from cnnviz.steps.softmax import SoftmaxSteps, probe_logits, softmax_steps
 
 __all__ = [
     "KERNELS",
     "KERNEL_LABELS",
     "WORKED_EXAMPLE",
+    "ActivationCurve",
+    "ActivationEffect",
     "ConvStep",
     "ConvSteps",
     "LayerPatch",
@@ -72,7 +80,10 @@ __all__ = [
     "PoolStep",
     "PoolSteps",
     "PoolingComparison",
+    "SoftmaxSteps",
     "activate",
+    "activation_curve",
+    "activation_effect",
     "activation_label",
     "activation_names",
     "compare_pooling",
@@ -99,7 +110,10 @@ __all__ = [
     "pool_settings",
     "pool_steps",
     "pool_steps_for",
+    "preactivation_layers",
+    "probe_logits",
     "pytorch_code",
+    "softmax_steps",
     "steps_from_padded",
     "windows_steps",
 ]

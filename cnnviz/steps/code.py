@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from cnnviz.nets import ACTIVATIONS
-from cnnviz.steps.convolution import ConvSteps, activation_label
+from cnnviz.steps.activation import activation_label
+from cnnviz.steps.convolution import ConvSteps
 
 __all__ = ["pytorch_code"]
 

@@ -20,60 +20,15 @@ import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 from numpy.lib.stride_tricks import sliding_window_view
 
 from cnnviz.errors import InputError
-from cnnviz.nets import ACTIVATIONS, Activation
 from cnnviz.steps.arithmetic import output_size
 from cnnviz.steps.digest import digest
 
 __all__ = [
     "ConvStep",
     "ConvSteps",
-    "activate",
-    "activation_label",
-    "activation_names",
     "conv_steps",
     "steps_from_padded",
 ]
-
-NO_ACTIVATION = "none"
-
-
-def activation_names() -> tuple[str, ...]:
-    """What may follow a convolution: ``"none"``, then every name of
-    :data:`cnnviz.nets.ACTIVATIONS` (the one table of activations)."""
-    return (NO_ACTIVATION, *ACTIVATIONS)
-
-
-def activation_label(name: str) -> str:
-    """The short name of an activation on screen (``"leaky ReLU"``); ``"none"`` for none.
-
-    Raises:
-        InputError: Unknown activation name.
-    """
-    return NO_ACTIVATION if name == NO_ACTIVATION else _activation(name).label
-
-
-def activate(values: np.ndarray | float, name: str) -> np.ndarray:
-    """Apply an activation element-wise, as its layer in :data:`cnnviz.nets.ACTIVATIONS` does:
-    ``relu = max(0, v)``, ``leaky_relu = v if v > 0 else 0.1 v``, ``sigmoid = 1 / (1 + e^-v)``,
-    ...; ``"none"`` returns the values unchanged.
-
-    Args:
-        values: Numbers of any shape; computed in float64.
-        name: One of :func:`activation_names`.
-
-    Raises:
-        InputError: Unknown activation name.
-    """
-    if name == NO_ACTIVATION:
-        return np.asarray(values, dtype=np.float64)
-    return _activation(name).apply(values)
-
-
-def _activation(name: str) -> Activation:
-    if name not in ACTIVATIONS:
-        choices = ", ".join(activation_names())
-        raise InputError(f"Unknown activation {name!r}; choose one of {choices}.")
-    return ACTIVATIONS[name]
 
 
 @dataclass(frozen=True, slots=True)
