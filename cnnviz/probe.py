@@ -385,8 +385,8 @@ class _Recorder:
         return frozenset(n for n, _, out, _, v in self.records if out._version != v)
 
 
-def _pair(value: int | tuple[int, ...]) -> int:
-    return int(value[0] if isinstance(value, tuple) else value)
+def _pair(value: int | tuple[int, ...] | list[int]) -> int:
+    return int(value[0] if isinstance(value, tuple | list) else value)
 
 
 def _grow(

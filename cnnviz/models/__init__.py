@@ -18,7 +18,11 @@ Weights (the ``weights`` argument of :func:`load_model`):
 The modules: :mod:`~cnnviz.models.registry` (specs, labels, builders), :mod:`~cnnviz.models.model`
 (the :class:`Model`), :mod:`~cnnviz.models.download` (weights files and downloads),
 :mod:`cnnviz.network` (is the weights server reachable, remembered for a while),
-:mod:`~cnnviz.models.checkpoints` (reading state dicts) and :mod:`~cnnviz.models.loading`.
+:mod:`~cnnviz.models.checkpoints` (reading state dicts, ``.pt`` or ``.safetensors``; a
+fine-tuned head rebuilt from its shapes), :mod:`~cnnviz.models.labels` (labels files),
+:mod:`~cnnviz.models.loading`, and your own networks: :mod:`~cnnviz.models.own` (any
+``nn.Module``, ``package.module:factory``), :mod:`~cnnviz.models.onnx_models` (ONNX files) and
+:mod:`~cnnviz.models.timm_models` (``timm:<name>``).
 """
 
 from cnnviz.models.download import (
@@ -31,8 +35,11 @@ from cnnviz.models.download import (
     download_weights,
     pretrained_available,
 )
+from cnnviz.models.labels import Labels, read_labels
 from cnnviz.models.loading import load_model
 from cnnviz.models.model import Model
+from cnnviz.models.onnx_models import load_onnx
+from cnnviz.models.own import from_factory, from_module
 from cnnviz.models.registry import (
     DIGIT_LABELS,
     IMAGENET_MEAN,
@@ -50,6 +57,7 @@ __all__ = [
     "IMAGENET_STD",
     "MODELS",
     "AutoPlan",
+    "Labels",
     "Model",
     "ModelSpec",
     "ProgressCallback",
@@ -58,7 +66,11 @@ __all__ = [
     "download_if_online",
     "download_size_mb",
     "download_weights",
+    "from_factory",
+    "from_module",
     "load_model",
+    "load_onnx",
     "model_names",
     "pretrained_available",
+    "read_labels",
 ]

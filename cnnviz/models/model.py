@@ -39,6 +39,14 @@ class Model:
     labels_source: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @staticmethod
+    def from_module(module: nn.Module, input_size=(3, 224, 224), **options) -> Model:
+        """Any image classifier ``nn.Module`` as a Model: see :func:`cnnviz.models.own.from_module`
+        (``mean``, ``std``, ``labels``, ``label``, ``resize``)."""
+        from cnnviz.models.own import from_module
+
+        return from_module(module, input_size, **options)
+
     @property
     def name(self) -> str:
         """Registry name of the architecture."""
