@@ -26,6 +26,7 @@ __all__ = [
     "SmallResNet",
     "TinyVGG",
     "Variant",
+    "ZFNet",
 ]
 
 PoolKind = Literal["max", "avg"]
@@ -263,6 +264,63 @@ class TinyVGG(nn.Module):
         self.classifier.add_module("flatten", nn.Flatten())
         _dropout(self.classifier, "drop", dropout)
         self.classifier.add_module("fc", nn.Linear(width * 13 * 13, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class ZFNet(nn.Module):
+    """ZFNet in the 2013 layout (Zeiler & Fergus, "Visualizing and Understanding Convolutional
+    Networks", Fig. 3): AlexNet with a finer first layer, found by looking at its filters.
+
+    (3, 224, 224) -> conv1 96@7x7 stride 2 (padding 1) -> (96, 110, 110) -> pool 3x3/2
+    -> (96, 55, 55) -> contrast norm -> conv2 256@5x5 stride 2 -> (256, 26, 26) -> pool 3x3/2
+    -> (256, 13, 13) -> norm -> conv3 384@3x3 -> conv4 384@3x3 -> conv5 256@3x3 (padding 1,
+    13 x 13) -> pool 3x3/2 -> (256, 6, 6) -> fc6 4096 -> fc7 4096 -> output 1000.
+    AlexNet's first layer is 11x11 with stride 4 (55 x 55 maps): its filters showed dead
+    filters and aliasing, which the smaller, denser 7x7 stride-2 filters remove. The poolings
+    round up (``ceil_mode``, as Caffe did), which gives the paper's 55, 13 and 6.
+
+    Args:
+        num_classes: Size of the output layer (1000 ImageNet classes).
+        in_channels: Input channels (3 for RGB).
+        activation: Any name in :data:`ACTIVATIONS` (ReLU in the paper).
+        batch_norm: Batch norm instead of the contrast normalization (``norm1``, ``norm2``).
+        dropout: Dropout before fc6 and fc7 (0.5 in the paper).
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        activation: str = "relu",
+        batch_norm: bool = False,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        act = ACTIVATIONS[activation].module
+        f = self.features = nn.Sequential()
+        f.add_module("conv1", nn.Conv2d(in_channels, 96, kernel_size=7, stride=2, padding=1))
+        f.add_module("relu1", act())
+        f.add_module("pool1", nn.MaxPool2d(3, 2, ceil_mode=True))
+        f.add_module("norm1", nn.BatchNorm2d(96) if batch_norm else nn.LocalResponseNorm(5))
+        f.add_module("conv2", nn.Conv2d(96, 256, kernel_size=5, stride=2))
+        f.add_module("relu2", act())
+        f.add_module("pool2", nn.MaxPool2d(3, 2, ceil_mode=True))
+        f.add_module("norm2", nn.BatchNorm2d(256) if batch_norm else nn.LocalResponseNorm(5))
+        for index, (cin, cout) in enumerate(((256, 384), (384, 384), (384, 256)), 3):
+            f.add_module(f"conv{index}", nn.Conv2d(cin, cout, kernel_size=3, padding=1))
+            f.add_module(f"relu{index}", act())
+        f.add_module("pool5", nn.MaxPool2d(3, 2, ceil_mode=True))
+        c = self.classifier = nn.Sequential()
+        c.add_module("flatten", nn.Flatten())
+        _dropout(c, "drop6", dropout)
+        c.add_module("fc6", nn.Linear(256 * 6 * 6, 4096))
+        c.add_module("relu6", act())
+        _dropout(c, "drop7", dropout)
+        c.add_module("fc7", nn.Linear(4096, 4096))
+        c.add_module("relu7", act())
+        c.add_module("output", nn.Linear(4096, num_classes))
 
     def forward(self, x):
         return self.classifier(self.features(x))

@@ -1,10 +1,19 @@
-"""Attribution maps (Grad-CAM, saliency and friends) and their sanity check.
+"""Attribution maps (Grad-CAM, saliency and friends) and their sanity check; inputs made by
+gradient ascent on the image: adversarial examples and activation maximization.
 
-See :func:`explain` for the methods and :func:`sanity_check` for Adebayo et al.'s test.
+See :func:`explain` for the methods, :func:`sanity_check` for Adebayo et al.'s test,
+:func:`attack` (FGSM, PGD) and :func:`maximize` (what a channel looks for).
 """
 
+from cnnviz.explain.adversarial import Attack, AttackMethod, attack, attack_success
 from cnnviz.explain.core import Explanation, explain, explain_classes
 from cnnviz.explain.layers import CamLayer, cam_layers, default_cam_layer, map_layers
+from cnnviz.explain.maximization import (
+    Maximization,
+    MaximizeOptions,
+    maximize,
+    maximize_channels,
+)
 from cnnviz.explain.methods import METHODS, Method, MethodInfo, method_names
 from cnnviz.explain.sanity import (
     SanityCheck,
@@ -16,17 +25,25 @@ from cnnviz.explain.sanity import (
 
 __all__ = [
     "METHODS",
+    "Attack",
+    "AttackMethod",
     "CamLayer",
     "Explanation",
+    "Maximization",
+    "MaximizeOptions",
     "Method",
     "MethodInfo",
     "SanityCheck",
     "SanityStep",
+    "attack",
+    "attack_success",
     "cam_layers",
     "default_cam_layer",
     "explain",
     "explain_classes",
     "map_layers",
+    "maximize",
+    "maximize_channels",
     "method_names",
     "randomization_steps",
     "sanity_check",

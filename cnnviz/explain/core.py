@@ -206,7 +206,7 @@ def explain(
         image: A PIL image (preprocessed as the model says), or the input tensor
             (1, C, H, W) or (C, H, W), already normalized.
         method: One of :data:`METHODS`: ``"gradcam"``, ``"guided_gradcam"``, ``"saliency"``,
-            ``"smoothgrad"``, ``"integrated_gradients"``, ``"guided_backprop"``,
+            ``"smoothgrad"``, ``"integrated_gradients"``, ``"guided_backprop"``, ``"deconvnet"``,
             ``"occlusion"``.
         target: Class to explain: ``None`` for the predicted class, an index, or a class name.
         layer: Module name for the CAM methods (default: the last stage, see

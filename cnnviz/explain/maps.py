@@ -199,6 +199,7 @@ def _blur(x: torch.Tensor, side: int) -> torch.Tensor:
 def captum_map(method: str, model: Model, x: torch.Tensor, target: int, layer, opts, progress):
     """The captum methods: returns a :class:`MapResult`."""
     from captum.attr import (
+        Deconvolution,
         GuidedBackprop,
         GuidedGradCam,
         IntegratedGradients,
@@ -212,6 +213,9 @@ def captum_map(method: str, model: Model, x: torch.Tensor, target: int, layer, o
         return MapResult(raw[0], pixel_heatmap(raw[0]), _approximate(module))
     if method == "guided_backprop":
         raw = GuidedBackprop(module).attribute(x, target=target)
+        return MapResult(raw[0], pixel_heatmap(raw[0]), _approximate(module))
+    if method == "deconvnet":
+        raw = Deconvolution(module).attribute(x, target=target)
         return MapResult(raw[0], pixel_heatmap(raw[0]), _approximate(module))
     if method == "smoothgrad":
         samples, noise = int(opts["samples"]), float(opts["noise"])

@@ -9,7 +9,7 @@ __all__ = ["METHODS", "Method", "MethodInfo", "method_names"]
 
 Method = Literal[
     "gradcam", "guided_gradcam", "saliency", "smoothgrad", "integrated_gradients",
-    "guided_backprop", "occlusion",
+    "guided_backprop", "deconvnet", "occlusion",
 ]  # fmt: skip
 
 
@@ -86,6 +86,15 @@ METHODS: dict[str, MethodInfo] = {
         "edge-like pictures. Beware: it barely depends on what the model learned (see the "
         "sanity check) and looks much the same for every class.",
         r"R^{(l)} = \mathbb{1}[f^{(l)} > 0]\cdot\mathbb{1}[R^{(l+1)} > 0]\cdot R^{(l+1)}",
+    ),
+    "deconvnet": MethodInfo(
+        "Deconvnet (Zeiler & Fergus)",
+        "The deconvolutional network of ZFNet's paper (2013): the class score is sent back "
+        "through the network, each convolution by its transposed filters and each ReLU applied "
+        "to the signal coming back (not gated by where the forward pass was positive). It "
+        "shows the patterns in the image that the network's filters answer to, crisp but, like "
+        "guided backpropagation, much the same for every class.",
+        r"R^{(l)} = \mathbb{1}[R^{(l+1)} > 0]\cdot R^{(l+1)}",
     ),
     "occlusion": MethodInfo(
         "Occlusion",
