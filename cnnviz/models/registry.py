@@ -11,7 +11,7 @@ from torch import nn
 
 from cnnviz.data import SHAPES
 from cnnviz.errors import ModelError
-from cnnviz.nets import LeNet5, SmallMobileNet, SmallResNet, TinyVGG, Variant
+from cnnviz.nets import LeNet5, SmallMobileNet, SmallResNet, TinyVGG, Variant, ZFNet
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -86,6 +86,11 @@ MODELS: dict[str, ModelSpec] = {
             input_size=32, channels=1, mean=(0.5,), std=(0.5,), resize=None, asset=None,
         ),
         _tv("alexnet", "AlexNet", 2012, "Deep CNN with ReLU and dropout that won ImageNet 2012."),
+        ModelSpec(
+            "zfnet", "ZFNet", 2013,
+            "AlexNet with a 7x7 stride-2 first layer, tuned by looking inside (deconvnet); "
+            "cnnviz's own build of the 2013 layout, no published weights.",
+        ),
         _tv("vgg11", "VGG-11", 2014, "Only 3x3 convolutions, stacked deep."),
         _tv("vgg16", "VGG-16", 2014, "Only 3x3 convolutions, stacked 16 layers deep."),
         _tv("googlenet", "GoogLeNet", 2014, "Inception blocks: 1x1, 3x3, 5x5 convs side by side."),
@@ -128,6 +133,8 @@ def default_labels(spec: ModelSpec) -> tuple[str, ...]:
         return DIGIT_LABELS
     if spec.name == "tinyvgg":  # trained on the procedural shapes (cnnviz.data)
         return SHAPES
+    if spec.name == "zfnet":  # ImageNet's classes, as torchvision lists them for AlexNet
+        return tuple(torchvision.models.AlexNet_Weights.DEFAULT.meta["categories"])
     return tuple(tv_weights(spec).meta["categories"])
 
 
@@ -164,6 +171,8 @@ def build(
             return LeNet5(num_classes=num_classes or 10, **changes)
         if spec.name == "tinyvgg":
             return TinyVGG(num_classes=num_classes or len(SHAPES), **changes)
+        if spec.name == "zfnet":
+            return ZFNet(num_classes=num_classes or 1000, **changes)
         if spec.name == "resnet_small":
             return SmallResNet(num_classes=num_classes or 10, in_channels=spec.channels, **changes)
         if spec.name == "mobilenet_small":
