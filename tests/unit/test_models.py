@@ -86,7 +86,8 @@ def test_every_model_builds_random_in_eval_mode_and_classifies(
     assert model.key == f"{name}:random"
     assert model.input_size == (spec.channels, spec.input_size, spec.input_size)
     assert all(not m.training for m in model.module.modules())
-    expected_labels = 1000 if spec.is_torchvision else 6 if name == "tinyvgg" else 10
+    imagenet = spec.is_torchvision or name == "zfnet"
+    expected_labels = 1000 if imagenet else 6 if name == "tinyvgg" else 10
     assert len(model.labels) == expected_labels
     out = forward(model, torch.zeros(1, *model.input_size))
     assert out.shape == (1, len(model.labels))
