@@ -12,12 +12,17 @@ The library behind the cnnviz app, usable from a notebook::
 from cnnviz.domain import DomainCheck, ImageStats, domain_check
 from cnnviz.errors import CnnvizError, InputError, ModelError, TrainingDiverged
 from cnnviz.explain import (
+    Attack,
     Explanation,
+    Maximization,
+    MaximizeOptions,
     SanityCheck,
     SanityStep,
+    attack,
     cam_layers,
     explain,
     explain_classes,
+    maximize,
     sanity_check,
 )
 from cnnviz.images import Sample, image_digest, list_samples, load_image, load_sample
@@ -50,6 +55,7 @@ from cnnviz.steps import (
     PoolSettings,
     PoolStep,
     PoolSteps,
+    SoftmaxSteps,
     conv_steps,
     layer_patch,
     output_size,
@@ -58,6 +64,7 @@ from cnnviz.steps import (
     pool_settings,
     pool_steps,
     pool_steps_for,
+    softmax_steps,
 )
 from cnnviz.training import DoneEvent, EpochEvent, StepEvent, TrainConfig, save_checkpoint, train
 
@@ -65,6 +72,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MODELS",
+    "Attack",
     "CnnvizError",
     "ConvStep",
     "ConvSteps",
@@ -77,6 +85,8 @@ __all__ = [
     "Layer",
     "LayerPatch",
     "LayerStats",
+    "Maximization",
+    "MaximizeOptions",
     "Model",
     "ModelError",
     "ModelSpec",
@@ -90,10 +100,12 @@ __all__ = [
     "Sample",
     "SanityCheck",
     "SanityStep",
+    "SoftmaxSteps",
     "StepEvent",
     "TrainConfig",
     "TrainingDiverged",
     "__version__",
+    "attack",
     "cam_layers",
     "conv_steps",
     "domain_check",
@@ -108,6 +120,7 @@ __all__ = [
     "load_model",
     "load_onnx",
     "load_sample",
+    "maximize",
     "model_names",
     "output_size",
     "param_count",
@@ -121,5 +134,6 @@ __all__ = [
     "retain_freed_memory",
     "sanity_check",
     "save_checkpoint",
+    "softmax_steps",
     "train",
 ]
