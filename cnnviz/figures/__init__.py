@@ -11,6 +11,7 @@ from cnnviz.figures.charts import (
     layer_rows,
     predictions_figure,
     shape_figure,
+    shapes_compare_figure,
     training_curves,
     vector_figure,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "predictions_figure",
     "qr_png",
     "shape_figure",
+    "shapes_compare_figure",
     "thumbnail",
     "to_jpeg",
     "to_png",

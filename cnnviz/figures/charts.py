@@ -141,6 +141,55 @@ def shape_figure(probe: Probe, highlight: str | None = None) -> go.Figure:
     return fig
 
 
+COMPARE_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
+
+
+def shapes_compare_figure(probes: Sequence[Probe]) -> go.Figure:
+    """The shape progression of several networks on one chart, one colour per network.
+
+    x is how far through the network a layer is (0 % = the first main layer with maps, 100 % =
+    the last), so a 5-layer and a 60-layer network share the axis; the top panel gives the
+    spatial side H, the bottom the channels C (both log scale). Hover names the layer.
+    """
+    fig = go.Figure()
+    sides: list[int] = []
+    channels: list[int] = []
+    for color, probe in zip(COMPARE_COLORS, probes, strict=False):
+        layers = [x for x in probe.layers if x.is_main and x.is_map]
+        where = [100 * i / max(1, len(layers) - 1) for i in range(len(layers))]
+        names = [f"{x.name}: {' x '.join(map(str, x.shape))}" for x in layers]
+        common = {
+            "x": where,
+            "text": names,
+            "mode": "lines+markers",
+            "line": {"color": color},
+            "legendgroup": probe.model_label,
+            "hovertemplate": "%{text}<extra></extra>",
+        }
+        sides += [x.shape[1] for x in layers]
+        channels += [x.shape[0] for x in layers]
+        fig.add_scatter(y=sides[-len(layers) :], name=probe.model_label, **common)
+        fig.add_scatter(y=channels[-len(layers) :], yaxis="y2", showlegend=False, **common)
+    fig.update_layout(
+        title="Shape through each network: maps shrink, channels grow",
+        xaxis={"title": "how far through the network (%)", "range": [-2, 102]},
+        yaxis={"title": "height = width (px)", "domain": [0.55, 1], **_log2_axis(sides)},
+        yaxis2={"title": "channels", "domain": [0, 0.45], "anchor": "x", **_log2_axis(channels)},
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=380,
+    )  # fmt: skip
+    return fig
+
+
+def _log2_axis(values: Sequence[int]) -> dict[str, object]:
+    """A log axis labelled at powers of 4 in full ("256", not plotly's minor digits "2, 5")."""
+    top = max(values, default=1)
+    ticks = [4**k for k in range(top.bit_length() // 2 + 2) if 4**k <= top * 4]
+    return {"type": "log", "tickvals": ticks, "ticktext": [str(t) for t in ticks],
+            "range": [math.log10(0.7), math.log10(top * 1.4)], "automargin": True}  # fmt: skip
+
+
 def vector_figure(vector: np.ndarray, title: str) -> go.Figure:
     """A 1-D vector (e.g. after global average pooling) as bars, one per channel."""
     values = np.asarray(vector, dtype=np.float32).reshape(-1)
