@@ -3,6 +3,7 @@
 Pages import this package and :mod:`cnnviz`, never torch, numpy or PIL (see DESIGN.md).
 """
 
+from cnnviz.ui.compare_views import compare_column, compare_models, compare_shapes, compare_table
 from cnnviz.ui.session import (
     Keys,
     cached_probe,
@@ -46,6 +47,10 @@ __all__ = [
     "cached_probe",
     "channel_closeup",
     "channel_controls",
+    "compare_column",
+    "compare_models",
+    "compare_shapes",
+    "compare_table",
     "configure_runtime",
     "current_model",
     "current_selection",
