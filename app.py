@@ -32,6 +32,12 @@ page = st.navigation(
             url_path="attribution",
         ),
         st.Page(
+            "app_pages/compare.py",
+            title="Compare",
+            icon=":material/view_column:",
+            url_path="compare",
+        ),
+        st.Page(
             "app_pages/training.py",
             title="Training",
             icon=":material/model_training:",

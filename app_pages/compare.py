@@ -1,0 +1,26 @@
+"""Compare: 2 to 4 architectures side by side on the same image."""
+
+import streamlit as st
+
+import cnnviz.ui as ui
+
+st.title("Compare architectures")
+st.caption(
+    "The same image through several networks, one column each: what they predict, where they "
+    "look (Grad-CAM), and their maps at the first convolution, a middle stage and the last "
+    "stage. Each network prepares the image its own way (size, colour, normalization): the "
+    "picture at the top of a column is what that network sees."
+)
+selection = ui.current_selection()
+if selection is None:
+    st.stop()
+with ui.error_boundary("the comparison"):
+    names = ui.compare_models()
+    probes = []
+    for name, col in zip(names, st.columns(len(names)), strict=True):
+        with col:
+            probes.append(ui.compare_column(name, selection))
+    found = [p for p in probes if p is not None]
+    if found:
+        ui.compare_shapes(found)
+    ui.compare_table(names)
