@@ -124,7 +124,14 @@ def map_layers(model: Model) -> tuple[CamLayer, ...]:
 def cam_layers(model: Model) -> tuple[CamLayer, ...]:
     """The per-stage picks for Grad-CAM, early (sharp, local) to late (coarse, semantic)."""
     stages = tuple(x for x in map_layers(model) if x.stage)
-    return stages or map_layers(model)[-1:]
+    if stages:
+        return stages
+    # No trunk of maps (a vision transformer, a graph converted from ONNX): the last output
+    # made by a convolution, not a 4-D tensor inside attention (heads x tokens x features).
+    layers = map_layers(model)
+    modules = dict(model.module.named_modules())
+    convs = [x for x in layers if any(isinstance(m, nn.Conv2d) for m in modules[x.name].modules())]
+    return (convs or list(layers))[-1:]
 
 
 def default_cam_layer(model: Model) -> str:

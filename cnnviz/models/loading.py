@@ -90,7 +90,8 @@ def load_model(
     """Build a registry model with the chosen weights, in eval mode.
 
     Args:
-        name: A registry name (see :func:`model_names`).
+        name: A registry name (see :func:`model_names`), or ``timm:<name>`` for a timm model
+            (see :func:`~cnnviz.models.timm_models.load_timm`).
         weights: ``"auto"``, ``"pretrained"``, ``"random"``, ``"shared-<id>"``, a checkpoint
             path, or its bytes.
         progress: Download progress callback (see :data:`ProgressCallback`), for ``"pretrained"``
@@ -105,6 +106,10 @@ def load_model(
         ModelError: Unknown name, weights unavailable, weights holding NaN or infinity, or a
             checkpoint that is unsafe, corrupt or made for another architecture.
     """
+    if name.startswith("timm:"):
+        from cnnviz.models.timm_models import load_timm
+
+        return load_timm(name, str(weights))
     spec = spec_of(name)
     if is_shared(weights):  # "shared-<id>": a model shared with the class (models.store)
         return load_shared(spec.name, str(weights))
