@@ -1,9 +1,14 @@
 """The ``cnnviz`` command: start the app, fetch weights, list models, probe an image.
 
 cnnviz run [streamlit options]       start the app (same as `make run`)
+cnnviz run --model pkg.mod:factory [--weights FILE] [--labels FILE]
+                                     ... with your own model in every session's sidebar
+                                     (or --model timm:convnext_tiny)
 cnnviz models                        list the architectures and whether weights are here
 cnnviz download-weights resnet18 ... put torchvision's ImageNet weights in the torch cache
 cnnviz probe IMAGE --model lenet5    print every layer's shape and the top-5 predictions
+                                     (--model: a registry name, timm:<name>, pkg.mod:factory
+                                     or a .onnx file; --weights .pt/.safetensors; --labels)
 cnnviz train --epochs 3 --out x.pt   train a network (--logdir DIR: TensorBoard logs too)
 
 ``cnnviz train`` exits with status 1 when the loss blows up, with the reason on stderr; with
@@ -14,6 +19,7 @@ epoch finished.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -21,6 +27,7 @@ from pathlib import Path
 
 import cnnviz
 from cnnviz.errors import CnnvizError
+from cnnviz.models.own import MODELS_ENV, OperatorModel, from_factory, operator_env
 from cnnviz.nets import ACTIVATIONS
 from cnnviz.training import (
     DoneEvent,
@@ -50,12 +57,26 @@ def _progress_bar(label: str):
     return show
 
 
-def _run(extra: list[str]) -> int:
+def _run(extra: list[str], args: argparse.Namespace) -> int:
     app = Path(__file__).resolve().parents[1] / "serve.py"  # app.py, warmed up at start
     if not app.is_file():
         _out("serve.py is not beside the cnnviz package: run from a checkout of the repository.")
         return 2
-    return subprocess.call([sys.executable, "-m", "streamlit", "run", str(app), *extra])
+    env = dict(os.environ)
+    if args.model:
+        own = OperatorModel(
+            args.model,
+            str(Path(args.weights).resolve()) if args.weights else None,
+            str(Path(args.labels).resolve()) if args.labels else None,
+        )
+        model = own.build()  # at start-up: a factory that fails says so here, not in a page
+        _out(f"{own.target}: {model.spec.label}, input {' x '.join(map(str, model.input_size))}, "
+             f"{len(model.labels)} classes, in every session's sidebar")  # fmt: skip
+        env[MODELS_ENV] = operator_env([own])
+    elif args.weights or args.labels:
+        _out("--weights and --labels go with --model.")
+        return 2
+    return subprocess.call([sys.executable, "-m", "streamlit", "run", str(app), *extra], env=env)
 
 
 def _models() -> int:
@@ -74,8 +95,22 @@ def _download(names: list[str]) -> int:
     return 0
 
 
-def _probe(image: str, model_name: str, weights: str) -> int:
-    model = cnnviz.load_model(model_name, weights)
+def _own_model(name: str, weights: str, labels: str | None) -> cnnviz.Model:
+    """A registry name, ``timm:<name>``, ``package.module:factory`` or an ``.onnx`` file."""
+    names = cnnviz.read_labels(labels) if labels else None
+    if name.endswith(".onnx"):
+        return cnnviz.load_onnx(name, labels=names)
+    if name in cnnviz.MODELS:
+        return cnnviz.load_model(name, weights, labels=names)
+    if name.startswith("timm:") and weights in ("auto", "pretrained", "random") and not labels:
+        return cnnviz.load_model(name, weights)
+    if ":" in name:
+        return from_factory(name, None if weights == "auto" else weights, labels)
+    return cnnviz.load_model(name, weights)  # says which names exist
+
+
+def _probe(image: str, model_name: str, weights: str, labels: str | None = None) -> int:
+    model = _own_model(model_name, weights, labels)
     result = cnnviz.probe(model, cnnviz.load_image(image))
     _out(model.weights_source)
     for layer in result.layers:
@@ -146,15 +181,31 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cnnviz`` console script."""
     parser = argparse.ArgumentParser(prog="cnnviz", description="See how a CNN sees.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start the app (extra options go to streamlit)")
+    run = sub.add_parser("run", help="start the app (extra options go to streamlit)")
+    run.add_argument(
+        "--model",
+        help="your own model for every session: package.module:factory "
+        "(installed code returning an nn.Module or cnnviz.Model) or timm:<name>",
+    )
+    run.add_argument("--weights", help="a .pt or .safetensors state dict for --model")
+    run.add_argument("--labels", help="class names for --model: one per line, or JSON")
     sub.add_parser("models", help="list the architectures")
     download = sub.add_parser("download-weights", help="fetch pretrained ImageNet weights")
     download.add_argument("names", nargs="+", choices=[n for n, s in cnnviz.MODELS.items()
                                                        if s.is_torchvision])  # fmt: skip
     probe = sub.add_parser("probe", help="print every layer's output shape for an image")
     probe.add_argument("image")
-    probe.add_argument("--model", default="lenet5", choices=cnnviz.model_names())
-    probe.add_argument("--weights", default="auto")
+    probe.add_argument(
+        "--model",
+        default="lenet5",
+        help="a registry name, timm:<name>, package.module:factory or a .onnx file",
+    )
+    probe.add_argument(
+        "--weights",
+        default="auto",
+        help="auto, pretrained, random or a .pt/.safetensors state dict",
+    )
+    probe.add_argument("--labels", help="class names: one per line, or JSON")
     fit = sub.add_parser("train", help="train a network and save a checkpoint")
     fit.add_argument("--arch", default="lenet5", choices=cnnviz.model_names())
     fit.add_argument("--dataset", default="digits")
@@ -182,14 +233,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "run":
-            return _run(extra)
+            return _run(extra, args)
         if args.command == "models":
             return _models()
         if args.command == "download-weights":
             return _download(args.names)
         if args.command == "train":
             return _train(args)
-        return _probe(args.image, args.model, args.weights)
+        return _probe(args.image, args.model, args.weights, args.labels)
     except CnnvizError as error:
         sys.stderr.write(f"\ncnnviz: {error}\n")
         return 1

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -24,6 +26,43 @@ from cnnviz.models.model import Model
 from cnnviz.models.registry import IMAGENET_MEAN, IMAGENET_STD, ModelSpec
 
 IMAGENET_CLASSES = 1000
+MODELS_ENV = "CNNVIZ_MODELS"
+"""The operator's own models for every session of a server (``cnnviz run --model`` sets it): a
+JSON list of ``{"target": ..., "weights": ..., "labels": ...}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorModel:
+    """A model the operator added to the server with ``cnnviz run --model``.
+
+    Attributes:
+        target: ``package.module:factory`` or ``timm:<name>``; also its name in the sidebar.
+        weights: A state dict file to load into it, or ``None``.
+        labels: A labels file, or ``None``.
+    """
+
+    target: str
+    weights: str | None = None
+    labels: str | None = None
+
+    def build(self) -> Model:
+        """The model (see :func:`from_factory`)."""
+        return from_factory(self.target, self.weights, self.labels)
+
+
+def operator_models() -> tuple[OperatorModel, ...]:
+    """The operator's models named in :data:`MODELS_ENV` (none when it is unset or invalid)."""
+    try:
+        entries = json.loads(os.environ.get(MODELS_ENV) or "[]")
+        return tuple(OperatorModel(**entry) for entry in entries)
+    except (ValueError, TypeError):
+        return ()
+
+
+def operator_env(models: Sequence[OperatorModel]) -> str:
+    """The value of :data:`MODELS_ENV` that hands ``models`` to a server process."""
+    return json.dumps([{"target": m.target, "weights": m.weights, "labels": m.labels}
+                       for m in models])  # fmt: skip
 
 
 def _imagenet_labels() -> tuple[str, ...]:

@@ -126,3 +126,79 @@ def test_train_with_a_logdir_writes_tensorboard_logs(
     assert f"TensorBoard logs in {logdir}" in capsys.readouterr().out
     (events,) = logdir.glob("events.out.tfevents.*")
     assert events.stat().st_size > 0
+
+
+# --- your own model ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def zoo(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """An installed package of the operator's with a factory that works and one that fails."""
+    (tmp_path / "cli_zoo_for_cnnviz.py").write_text(
+        "import torch\nfrom torch import nn\n\n"
+        "def small():\n"
+        "    torch.manual_seed(2)\n"
+        "    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1),\n"
+        "                         nn.Flatten(), nn.Linear(4, 2))\n\n"
+        "def broken():\n"
+        "    raise ImportError('needs a GPU')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_run_with_a_model_hands_it_to_the_server(
+    zoo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: dict = {}
+
+    def fake_call(command, env=None):
+        seen.update(command=command, env=env)
+        return 0
+
+    monkeypatch.setattr(cli.subprocess, "call", fake_call)
+    (zoo / "labels.txt").write_text("yes\nno\n")
+    argv = ["run", "--model", "cli_zoo_for_cnnviz:small", "--labels", str(zoo / "labels.txt")]
+    assert cli.main([*argv, "--server.port", "8799"]) == 0
+    assert seen["command"][-2:] == ["--server.port", "8799"]
+    monkeypatch.setenv(cnnviz.models.own.MODELS_ENV, seen["env"][cnnviz.models.own.MODELS_ENV])
+    (entry,) = cnnviz.models.own.operator_models()
+    assert entry.target == "cli_zoo_for_cnnviz:small"
+    assert entry.labels == str(zoo / "labels.txt")
+    assert entry.build().labels == ("yes", "no")
+    assert "2 classes, in every session's sidebar" in capsys.readouterr().out
+
+
+def test_run_with_a_factory_that_fails_stops_at_start_up(
+    zoo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli.subprocess, "call", lambda *a, **k: pytest.fail("server started"))
+    assert cli.main(["run", "--model", "cli_zoo_for_cnnviz:broken"]) == 1
+    err = capsys.readouterr().err
+    assert "cnnviz: The factory cli_zoo_for_cnnviz:broken failed to build a model" in err
+    assert "Traceback" not in err
+
+
+def test_probe_an_onnx_file_and_a_safetensors_checkpoint(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import safetensors.torch
+    import torchvision
+    from test_onnx import small_cnn, to_onnx
+
+    image = tmp_path / "cat.png"
+    cnnviz.load_sample("chelsea").save(image)
+    (tmp_path / "small.onnx").write_bytes(to_onnx(small_cnn(), side=32))
+    (tmp_path / "labels.txt").write_text("cat\ndog\nbird\n")
+    labels = ["--labels", str(tmp_path / "labels.txt")]
+    assert cli.main(["probe", str(image), "--model", str(tmp_path / "small.onnx"), *labels]) == 0
+    out = capsys.readouterr().out
+    assert "Weights from the ONNX file small.onnx." in out
+    assert out.count("%") == 3
+    net = torchvision.models.resnet18(num_classes=3)
+    safetensors.torch.save_file(dict(net.state_dict()), tmp_path / "ft.safetensors")
+    weights = ["--weights", str(tmp_path / "ft.safetensors")]
+    assert cli.main(["probe", str(image), "--model", "resnet18", *weights, *labels]) == 0
+    out = capsys.readouterr().out
+    assert "layer4" in out
+    assert {"cat", "dog", "bird"} <= set(out.split())
