@@ -45,5 +45,6 @@ page = st.navigation(
         ),
     ]
 )
+ui.lesson_panel()  # a guided lesson's bar above the page (previous / next switch pages)
 with ui.page_run():  # a training run steps aside while the page runs
     page.run()

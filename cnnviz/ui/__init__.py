@@ -4,6 +4,7 @@ Pages import this package and :mod:`cnnviz`, never torch, numpy or PIL (see DESI
 """
 
 from cnnviz.ui.compare_views import compare_column, compare_models, compare_shapes, compare_table
+from cnnviz.ui.lesson_views import lesson_panel
 from cnnviz.ui.session import (
     Keys,
     cached_probe,
@@ -58,6 +59,7 @@ __all__ = [
     "epoch_scrubber",
     "error_boundary",
     "layer_picker",
+    "lesson_panel",
     "link_with_qr",
     "live_maps",
     "model_banner",

@@ -26,7 +26,8 @@ MAPS_SHOWN = 16
 
 
 def _to_url() -> None:
-    st.query_params["models"] = ",".join(st.session_state[f"{PAGE}.models"])
+    linked = ",".join(st.session_state[f"{PAGE}.models"])
+    st.query_params["models"] = st.session_state[f"{PAGE}.models_url"] = linked
 
 
 def compare_models() -> tuple[str, ...]:
@@ -35,10 +36,11 @@ def compare_models() -> tuple[str, ...]:
     Raises:
         CnnvizError: The URL names an unknown model, or fewer than 2 or more than 4.
     """
-    key = f"{PAGE}.models"
-    if key not in st.session_state:  # first run of this page: the link decides
-        names = compare.parse_models(st.query_params.get("models") or ",".join(DEFAULT))
-        st.session_state[key] = list(names)
+    key, seen = f"{PAGE}.models", f"{PAGE}.models_url"
+    linked = st.query_params.get("models")
+    if key not in st.session_state or (linked and linked != st.session_state.get(seen)):
+        st.session_state[seen] = linked  # a new link decides (a lesson step, a pasted URL)
+        st.session_state[key] = list(compare.parse_models(linked or ",".join(DEFAULT)))
     st.multiselect(
         "Models (2 to 4)", cnnviz.model_names(), key=key, max_selections=compare.MAX_MODELS,
         format_func=lambda n: f"{cnnviz.MODELS[n].label} ({cnnviz.MODELS[n].year})",

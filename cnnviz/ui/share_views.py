@@ -13,11 +13,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import streamlit as st
 
 from cnnviz import figures
+from cnnviz.lessons import PAGES
 from cnnviz.models import store
 from cnnviz.ui.session import error_boundary
-
-PAGES = ("convolution", "feature_maps", "pooling", "attribution", "training", "compare")
-"""The url paths of the app's pages besides Home (``app.py``)."""
 
 
 def app_link(page: str, query: dict[str, str]) -> str:
@@ -28,10 +26,22 @@ def app_link(page: str, query: dict[str, str]) -> str:
     here = st.context.url or ""
     scheme, netloc, path, _, _ = urlsplit(here)
     parts = [p for p in path.split("/") if p]
-    if parts and parts[-1] in PAGES:  # the app's root is the current page's parent
+    if parts and parts[-1] in _page_paths():  # the app's root is the current page's parent
         parts.pop()
     root = "/".join([*parts, page]) if page else "/".join(parts)
-    return urlunsplit((scheme, netloc, "/" + root, urlencode(query), ""))
+    return urlunsplit((scheme, netloc, "/" + root, urlencode(query, safe=","), ""))
+
+
+def _page_paths() -> set[str]:
+    """The URL paths of the running app's pages (``st.navigation``'s), else :data:`PAGES`."""
+    try:  # Streamlit keeps them only internally; what st.context.url itself trims with
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        pages = get_script_run_ctx().pages_manager.get_pages().values()
+        found = {page.get("url_pathname", "") for page in pages} - {""}
+    except Exception:  # another Streamlit version, or no script run
+        found = set()
+    return found or set(PAGES[1:])
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
