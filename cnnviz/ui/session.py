@@ -23,7 +23,15 @@ from PIL import Image
 
 import cnnviz
 from cnnviz.errors import CnnvizError
-from cnnviz.models import ProgressCallback, auto_plan, download_if_online, download_size_mb, store
+from cnnviz.models import (
+    Labels,
+    ProgressCallback,
+    auto_plan,
+    download_if_online,
+    download_size_mb,
+    store,
+)
+from cnnviz.models.own import operator_models
 from cnnviz.training import TrainJob
 from cnnviz.training.priority import PAGES
 
@@ -43,6 +51,26 @@ class Keys:
     """Not a widget: the Training page's model, ``{"arch", "checkpoint", "source"}``."""
     DRAWN = "drawn"
     """Not a widget: the sidebar canvas's drawing as a PIL image, or ``None`` when blank."""
+    ONNX = "onnx"
+    """The uploaded ``.onnx`` file, when the model is :data:`ONNX_CHOICE`."""
+    LABELS = "labels"
+    """An uploaded labels file for a checkpoint's or an ONNX model's classes."""
+
+
+ONNX_CHOICE = "onnx"
+"""The sidebar's model choice for an uploaded ONNX file."""
+
+
+def model_choices() -> list[str]:
+    """The sidebar's models: the registry, the operator's own (``cnnviz run --model``, the same
+    for every session of this server), and :data:`ONNX_CHOICE`."""
+    return [*cnnviz.model_names(), *(m.target for m in operator_models()), ONNX_CHOICE]
+
+
+def is_registry(name: str) -> bool:
+    """Whether ``name`` is a registry architecture (with a Weights choice), not a whole model
+    of someone's own (an ONNX upload, the operator's)."""
+    return name in cnnviz.MODELS
 
 
 WEIGHT_CHOICES = ("auto", "pretrained", "random", "checkpoint", "trained")
@@ -66,6 +94,10 @@ class Selection:
     image_digest: str
     notes: tuple[str, ...]
     checkpoint: bytes | None = None
+    onnx: tuple[str, bytes] | None = None
+    """The uploaded ONNX file's name and bytes."""
+    labels: tuple[str, bytes] | None = None
+    """The uploaded labels file's name and bytes."""
 
 
 @contextlib.contextmanager
@@ -101,8 +133,33 @@ def _model(name: str, weights: str, here: bool | None) -> cnnviz.Model:
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the checkpoint…")
-def _checkpoint_model(name: str, digest: str, _data: bytes) -> cnnviz.Model:
-    return cnnviz.load_model(name, _data)
+def _checkpoint_model(
+    name: str, digest: str, _data: bytes, labels_key: str = "", _labels: Labels | None = None
+) -> cnnviz.Model:
+    return cnnviz.load_model(name, _data, labels=_labels)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Converting the ONNX model…")
+def _onnx_model(
+    digest: str, labels_key: str, file_name: str, _data: bytes, _labels: Labels | None
+) -> cnnviz.Model:
+    return cnnviz.load_onnx(_data, labels=_labels, file_name=file_name)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Building the model…")
+def _operator_model(target: str) -> cnnviz.Model:
+    for entry in operator_models():
+        if entry.target == target:
+            return entry.build()
+    raise cnnviz.ModelError(f"This server has no model called {target}.")
+
+
+def _uploaded_labels(selection: Selection) -> tuple[str, Labels | None]:
+    """The uploaded labels file, read, and a cache key part for it (``""`` when none)."""
+    if selection.labels is None:
+        return "", None
+    name, data = selection.labels
+    return hashlib.sha256(data).hexdigest(), cnnviz.read_labels(data, origin=name)
 
 
 def auto_model(name: str) -> cnnviz.Model:
@@ -121,13 +178,25 @@ def current_model(selection: Selection) -> cnnviz.Model:
         CnnvizError: The weights cannot be had (shown by :func:`error_boundary`).
     """
     name, weights = selection.model_name, selection.weights
+    if name == ONNX_CHOICE:
+        if selection.onnx is None:
+            raise cnnviz.ModelError("Upload an ONNX model file (.onnx) in the sidebar first.")
+        labels_key, labels = _uploaded_labels(selection)
+        file_name, data = selection.onnx
+        digest = hashlib.sha256(data).hexdigest()
+        return _onnx_model(digest, labels_key, file_name, data, labels)
+    if not is_registry(name):
+        return _operator_model(name)
     if weights == "trained":
         return _trained_model(name)
     if weights == "checkpoint":
         if selection.checkpoint is None:
-            raise cnnviz.ModelError("Upload a checkpoint file (.pt) in the sidebar first.")
+            raise cnnviz.ModelError(
+                "Upload a checkpoint file (.pt, .pth or .safetensors) in the sidebar first."
+            )
+        labels_key, labels = _uploaded_labels(selection)
         digest = hashlib.sha256(selection.checkpoint).hexdigest()
-        return _checkpoint_model(name, digest, selection.checkpoint)
+        return _checkpoint_model(name, digest, selection.checkpoint, labels_key, labels)
     if store.is_shared(weights):
         store.ModelStore.default().path(weights)  # removed since it was cached: say so
     if weights == "auto":
@@ -262,6 +331,8 @@ def current_selection() -> Selection | None:
     upload = state.get(Keys.UPLOAD)
     checkpoint = state.get(Keys.CHECKPOINT)
     checkpoint_bytes = checkpoint.getvalue() if checkpoint is not None else None
+    own = {key: state.get(key) for key in (Keys.ONNX, Keys.LABELS)}
+    files = {key: (f.name, f.getvalue()) if f is not None else None for key, f in own.items()}
     try:
         if state.get(Keys.SOURCE) == "upload" and upload is not None:
             image, digest = _uploaded(upload.getvalue())
@@ -280,12 +351,17 @@ def current_selection() -> Selection | None:
     if state.get(Keys.SOURCE) == "draw" and state.get(Keys.DRAWN) is None:
         notes += ("Nothing drawn yet: draw in the sidebar's black square; until then the "
                   f"sample ({label}) is shown.",)  # fmt: skip
-    return Selection(name, weights, image, label, digest, notes, checkpoint_bytes)
+    return Selection(
+        name, weights, image, label, digest, notes, checkpoint_bytes, files[Keys.ONNX],
+        files[Keys.LABELS],
+    )  # fmt: skip
 
 
 def default_sample(model_name: str) -> str:
     """A sample like the network's training data: a digit for the digit nets, a shape for
-    TinyVGG (trained on shapes), the cat for the ImageNet networks."""
+    TinyVGG (trained on shapes), the cat for the ImageNet networks (and for your own)."""
+    if not is_registry(model_name):
+        return "chelsea"
     labels = set(cnnviz.models.registry.default_labels(cnnviz.MODELS[model_name]))
     if labels == {str(d) for d in range(10)}:
         return "digit_3"

@@ -11,6 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 import cnnviz
 from cnnviz import figures, limits, steps
 from cnnviz.ui.session import (
+    ONNX_CHOICE,
     Keys,
     Selection,
     cached_probe,
@@ -19,6 +20,8 @@ from cnnviz.ui.session import (
     default_model,
     default_sample,
     error_boundary,
+    is_registry,
+    model_choices,
     sample_image,
     weight_choices,
 )
@@ -42,7 +45,7 @@ def sidebar() -> None:
     Options are shown by their plain names because a bound widget writes the shown text into
     the URL: ``?model=resnet18&sample=chelsea`` stays short and shareable.
     """
-    names = list(cnnviz.model_names())
+    names = model_choices()
     model = default_model()
     samples = [s.key for s in cnnviz.list_samples()]
     with st.sidebar:
@@ -51,23 +54,10 @@ def sidebar() -> None:
             bind="query-params", persist_state="session",
             help="The architecture whose layers every page shows.",
         )  # fmt: skip
-        spec = cnnviz.MODELS[chosen]
-        st.caption(f"{spec.label}, {spec.year}")
-        weights = st.selectbox(
-            "Weights", weight_choices(), key=Keys.WEIGHTS, bind="query-params",
-            persist_state="session",
-            help="auto: pretrained if on this computer; small files (up to "
-            f"{cnnviz.models.AUTO_DOWNLOAD_MAX_MB} MB) download by themselves when online, "
-            "larger ones on a button; else random. pretrained: learned on ImageNet (downloaded "
-            "once). random: an untrained network. checkpoint: "
-            "a state dict file of your own. trained: the model you trained on the Training page.",
-        )  # fmt: skip
-        if weights == "checkpoint":
-            st.file_uploader(
-                f"Checkpoint: a state dict saved with torch.save ({limits.CHECKPOINT.describe()})",
-                type=["pt", "pth"], key=Keys.CHECKPOINT,
-                max_upload_size=limits.CHECKPOINT.megabytes,
-            )  # fmt: skip
+        if is_registry(chosen):
+            _weights_inputs(chosen)
+        else:
+            _own_model_inputs(chosen)
         st.divider()
         source = st.radio(
             "Image", ["sample", "upload", "draw"], key=Keys.SOURCE, horizontal=True,
@@ -93,6 +83,49 @@ def sidebar() -> None:
         st.caption(f"cnnviz {cnnviz.__version__} · runs on your CPU")
 
 
+def _weights_inputs(chosen: str) -> None:
+    """The Weights choice of a registry architecture (and its checkpoint and labels files)."""
+    spec = cnnviz.MODELS[chosen]
+    st.caption(f"{spec.label}, {spec.year}")
+    weights = st.selectbox(
+        "Weights", weight_choices(), key=Keys.WEIGHTS, bind="query-params",
+        persist_state="session",
+        help="auto: pretrained if on this computer; small files (up to "
+        f"{cnnviz.models.AUTO_DOWNLOAD_MAX_MB} MB) download by themselves when online, "
+        "larger ones on a button; else random. pretrained: learned on ImageNet (downloaded "
+        "once). random: an untrained network. checkpoint: "
+        "a state dict file of your own. trained: the model you trained on the Training page.",
+    )  # fmt: skip
+    if weights == "checkpoint":
+        st.file_uploader(
+            "Checkpoint: a state dict saved with torch.save or safetensors "
+            f"({limits.CHECKPOINT.describe()}); a head fine-tuned to other classes fits",
+            type=["pt", "pth", "safetensors"], key=Keys.CHECKPOINT,
+            max_upload_size=limits.CHECKPOINT.megabytes,
+        )  # fmt: skip
+        _labels_input()
+
+
+def _own_model_inputs(chosen: str) -> None:
+    """An uploaded ONNX file, or the operator's own model: its weights come with it."""
+    if chosen != ONNX_CHOICE:
+        st.caption("This server's own model (cnnviz run --model), with its own weights.")
+        return
+    st.file_uploader(
+        f"ONNX model ({limits.ONNX.describe()}): an image classifier exported from PyTorch, "
+        "Keras or TensorFlow; converted to PyTorch, no code runs",
+        type=["onnx"], key=Keys.ONNX, max_upload_size=limits.ONNX.megabytes,
+    )  # fmt: skip
+    _labels_input()
+
+
+def _labels_input() -> None:
+    st.file_uploader(
+        f"Class names (optional, {limits.LABELS.describe()}): one per line, or JSON",
+        type=["txt", "json"], key=Keys.LABELS, max_upload_size=limits.LABELS.megabytes,
+    )  # fmt: skip
+
+
 def _drawing_canvas() -> None:
     """A black square to draw on with a white brush; the drawing becomes the current image."""
     from streamlit_drawable_canvas import st_canvas  # third-party component, loaded when used
@@ -112,12 +145,15 @@ def model_banner(model: cnnviz.Model, selection: Selection, untrained: str = "")
     """Say plainly which weights and image the page is showing (``untrained``: more to say
     when the weights are random, in the same warning)."""
     spec = model.spec
-    line = f"**{spec.label}** ({spec.year}) — {spec.summary} · image: **{selection.image_label}**"
+    year = f" ({spec.year})" if spec.year else ""
+    line = f"**{spec.label}**{year} — {spec.summary} · image: **{selection.image_label}**"
     st.markdown(line)
     if model.trained:
-        st.caption(f":material/verified: {model.weights_source}")
+        st.caption(f":material/verified: {model.weights_source} {model.labels_source}".strip())
     else:
         st.warning(f"{model.weights_source} {untrained}".strip(), icon=":material/casino:")
+        if model.labels_source:
+            st.caption(model.labels_source)
     for note in selection.notes:
         st.info(note, icon=":material/info:")
 

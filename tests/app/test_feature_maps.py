@@ -184,7 +184,9 @@ def test_checkpoint_without_a_file_asks_for_one(open_page, text):
     at.selectbox(key="weights").set_value("checkpoint").run()
 
     assert not at.exception
-    assert text(at.error) == ["Upload a checkpoint file (.pt) in the sidebar first."]
+    assert text(at.error) == [
+        "Upload a checkpoint file (.pt, .pth or .safetensors) in the sidebar first."
+    ]
     assert not at.subheader
 
 
