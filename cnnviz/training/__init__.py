@@ -8,8 +8,9 @@ Training page all run the same code::
             print(event.epoch, event.val_accuracy)
 
 ``loop`` holds :func:`train`, ``events`` what it yields, ``divergence`` when a run has blown up,
-``job`` runs it in a background thread for the page (``priority``: a thread that gives way to
-the pages; ``views``: what the page shows of each epoch, made once), ``tensorboard`` writes a
+``job`` runs it in the background for the page, in a child process (``worker``: the run and
+the plain messages it sends back) or a thread (``priority``: a run that gives way to the pages;
+``views``: what the page shows of each epoch, made once), ``tensorboard`` writes a
 run's events as TensorBoard logs, ``evaluation`` looks at the result (confusion matrix,
 mistakes, any epoch's network).
 """

@@ -1,7 +1,15 @@
-"""One training run in a background thread, polled by the page (no Streamlit here)."""
+"""One training run in a child process (or a thread), polled by the page (no Streamlit here).
+
+By default a run trains in a child process (see :mod:`cnnviz.training.worker` for why): a
+thread of the server, the *receiver*, reads the child's messages and writes them into the
+job under its lock, so a page only ever reads a snapshot and never waits on the child.
+``CNNVIZ_TRAIN_PROCESS=0`` (or ``TrainJob(process=False)``) trains in a thread of the server
+instead, as cnnviz did before: the same work and messages, without the process boundary.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -9,17 +17,19 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
+import torch
 from PIL import Image
 
-from cnnviz.data import Dataset, load_dataset
+from cnnviz.data import Dataset
 from cnnviz.errors import InputError
-from cnnviz.models import MODELS
-from cnnviz.training.evaluation import checkpoint_bytes, confusion, misclassified, to_image
+from cnnviz.models import load_model
+from cnnviz.training import priority, worker
+from cnnviz.training.evaluation import to_image
 from cnnviz.training.events import DoneEvent, EpochEvent, StepEvent
-from cnnviz.training.loop import TrainConfig, _check, train
-from cnnviz.training.priority import PAGES, CpuShare, share_cpu
-from cnnviz.training.tensorboard import write_tensorboard, zip_logs
-from cnnviz.training.views import EpochView, EpochViews
+from cnnviz.training.loop import TrainConfig, _check
+from cnnviz.training.priority import PAGES, PROCESSES, CpuShare, current_nice, share_cpu
+from cnnviz.training.views import EpochView
+from cnnviz.training.worker import EpochDone, Failed, Finished, Loaded, Message, Order
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +39,13 @@ JOB_SLOTS = threading.BoundedSemaphore(MAX_JOBS)
 """Shared by every :class:`TrainJob`: a third concurrent run is refused, not queued."""
 MAX_POINTS = 2000
 """Most step points a job keeps; beyond it every other point is dropped (the curve stays)."""
+PROCESS_ENV = "CNNVIZ_TRAIN_PROCESS"
+"""``0``: train in a thread of the server instead of a child process (default ``1``)."""
+PRELOAD = ["cnnviz.training.worker", "sklearn.datasets"]
+"""Imported once by the server that forks training processes (the digits come from scikit-learn:
+importing it took 2-4 s of each child's start)."""
+POLL_S = 0.5
+"""How often the receiver looks whether a silent child still lives."""
 JobStatus = Literal["idle", "running", "done", "stopped", "diverged", "failed"]
 
 
@@ -43,7 +60,7 @@ class JobSnapshot:
         config: The settings of the current or last run.
         steps: Step events, thinned to at most :data:`MAX_POINTS`.
         epochs: One event per finished epoch (with its weight snapshot).
-        views: What the page shows of each finished epoch, made once by the training thread
+        views: What the page shows of each finished epoch, made once by the run
             (one per epoch, in order; an epoch whose view failed has none).
         latest: The last step event, for the progress bar.
         done: The final event, once the run ended (not for ``"failed"``).
@@ -109,29 +126,41 @@ class JobSnapshot:
 
 
 class TrainJob:
-    """One training run in a daemon thread, safe to poll from another thread.
+    """One training run in a child process (or a thread), safe to poll from any thread.
 
-    The thread writes only to this object, under its lock; :meth:`snapshot` hands out an
-    immutable copy. No Streamlit here: the page polls :meth:`snapshot`. The thread gives way to
+    Only the job's own thread writes to it, under its lock; :meth:`snapshot` hands out an
+    immutable copy. No Streamlit here: the page polls :meth:`snapshot`. The run gives way to
     the pages (see :mod:`cnnviz.training.priority`) and makes each epoch's :class:`EpochView`
     once, so that a poll only reads.
 
     Args:
         slots: Semaphore capping concurrent runs (default :data:`JOB_SLOTS`, shared by all).
-        share: How much CPU the thread takes (default: :meth:`CpuShare.from_env`, read at
+        share: How much CPU the run takes (default: :meth:`CpuShare.from_env`, read at
             each start).
+        process: Train in a child process (default: unless ``CNNVIZ_TRAIN_PROCESS=0``, read
+            at each start) or in a thread of this process.
+
+    Attributes:
+        thread: The job's thread: the receiver of a child's messages, or the training thread
+            itself. It ends once the run's result is in the job.
+        process: The child process of the last run (``None`` when it trained in a thread).
     """
 
     def __init__(
-        self, slots: threading.BoundedSemaphore | None = None, share: CpuShare | None = None
+        self,
+        slots: threading.BoundedSemaphore | None = None,
+        share: CpuShare | None = None,
+        process: bool | None = None,
     ) -> None:
         self._slots = slots if slots is not None else JOB_SLOTS
         self._share = share
+        self._in_process = process
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stop: Any = threading.Event()
         self._state = JobSnapshot()
         self._stride = 1
         self.thread: threading.Thread | None = None
+        self.process: Any = None
 
     def start(
         self,
@@ -143,7 +172,7 @@ class TrainJob:
 
         Args:
             config: What to train.
-            data: The data set, already loaded (default: load ``config.dataset`` in the thread).
+            data: The data set, already loaded (default: load ``config.dataset`` in the run).
             logdir: Write TensorBoard logs into this folder (see
                 :func:`cnnviz.training.write_tensorboard`); the snapshot then offers them as a
                 zip once the run ends.
@@ -160,22 +189,34 @@ class TrainJob:
                 f"The server is busy training {MAX_JOBS} other networks right now: "
                 "try again in a minute."
             )
-        self._stop.clear()
-        self._stride = 1
-        with self._lock:
-            self._state = JobSnapshot(
-                status="running", config=config, logdir=None if logdir is None else str(logdir)
-            )
-        share = self._share if self._share is not None else CpuShare.from_env()
-        self.thread = threading.Thread(
-            target=self._run, args=(config, data, share), name=f"cnnviz-train-{id(self):x}",
-            daemon=True,
-        )  # fmt: skip
         try:
-            self.thread.start()
+            self._launch(config, data, logdir)
         except BaseException:
             self._slots.release()
             raise
+
+    def _launch(
+        self, config: TrainConfig, data: Dataset | None, logdir: str | os.PathLike[str] | None
+    ) -> None:
+        in_process = self._in_process if self._in_process is not None else _process_from_env()
+        order = Order(
+            config=config,
+            data=None if data is None else worker.DataArrays.of(data),
+            logdir=None if logdir is None else str(logdir),
+            share=self._share if self._share is not None else CpuShare.from_env(),
+            max_wait_s=priority.MAX_WAIT_S,
+            env=dict(os.environ) if in_process else {},
+        )
+        self._stop = PROCESSES.Event() if in_process else threading.Event()
+        self._stride = 1
+        self.process = None
+        with self._lock:
+            self._state = JobSnapshot(status="running", config=config, logdir=order.logdir)
+        self.thread = threading.Thread(
+            target=self._receive if in_process else self._run, args=(order,),
+            name=f"cnnviz-train-{id(self):x}", daemon=True,
+        )  # fmt: skip
+        self.thread.start()
 
     def stop(self) -> None:
         """Ask the run to end after the current batch (it keeps the model)."""
@@ -190,6 +231,80 @@ class TrainJob:
         with self._lock:
             self._state = replace(self._state, **changes)
 
+    def _run(self, order: Order) -> None:
+        """The training thread: the run itself, its messages applied as they come."""
+        try:
+            share_cpu(order.share)
+            worker.run(order, self._apply, self._stop, PAGES.wait_for_pages)
+        finally:
+            self._slots.release()
+
+    def _receive(self, order: Order) -> None:
+        """The receiver thread: start the child, apply its messages, notice its end."""
+        reader = None
+        try:
+            reader, writer = PROCESSES.Pipe(duplex=False)
+            PROCESSES.set_forkserver_preload(PRELOAD)
+            base = current_nice()
+            self.process = PROCESSES.Process(
+                target=worker.child_main, name="cnnviz-train", daemon=True,
+                args=(order, writer, self._stop, PAGES.idle_flag(), base),
+            )  # fmt: skip
+            self.process.start()  # the child lowers its own priority (see child_main)
+            writer.close()  # the child's copy is the only one left: its end is our EOF
+            self._drain(reader, self.process)
+        except Exception as error:
+            log.exception("training process failed")
+            self._update(
+                status="failed",
+                message=f"Training failed ({type(error).__name__}); the details are in the "
+                "server log.",
+            )
+        finally:
+            if reader is not None:
+                reader.close()
+            self._slots.release()
+
+    def _drain(self, reader: Any, child: Any) -> None:
+        """Apply the child's messages until its last; a child that dies first is a failure."""
+        while True:
+            if reader.poll(POLL_S):
+                try:
+                    message = reader.recv()
+                except EOFError:
+                    break
+                self._apply(message)
+                if isinstance(message, Finished | Failed):
+                    break
+            elif child.exitcode is not None and not reader.poll(0):
+                break
+        child.join(POLL_S * 20)
+        if child.is_alive():  # it sent its result: nothing of it is left to wait for
+            child.kill()
+            child.join(POLL_S * 20)
+        if self.snapshot().running:
+            code = child.exitcode
+            how = f"killed by signal {-code}" if code is not None and code < 0 else f"code {code}"
+            log.error("training process %s ended without a result (%s)", child.pid, how)
+            self._update(
+                status="failed",
+                message=f"The training process ended without finishing ({how}: killed, or out "
+                "of memory); nothing was kept.",
+            )
+
+    def _apply(self, message: Message) -> None:
+        """Write one message of the run into the job."""
+        if isinstance(message, StepEvent):
+            self._add_step(message)
+        elif isinstance(message, Loaded):
+            self._update(classes=message.classes, sample=message.sample)
+        elif isinstance(message, EpochDone):
+            self._add_epoch(message)
+        elif isinstance(message, Finished):
+            self._finish(message)
+        else:
+            self._update(status="failed", message=message.message)
+
     def _add_step(self, event: StepEvent) -> None:
         with self._lock:
             steps = self._state.steps
@@ -199,67 +314,38 @@ class TrainJob:
                     steps, self._stride = steps[1::2], self._stride * 2
             self._state = replace(self._state, steps=steps, latest=event)
 
-    def _run(self, config: TrainConfig, data: Dataset | None, share: CpuShare) -> None:
-        try:
-            share_cpu(share)
-            if data is None:
-                spec = MODELS[config.arch]
-                data = load_dataset(
-                    config.dataset, size=spec.input_size, channels=spec.channels,
-                    val_fraction=config.val_fraction, seed=config.seed,
-                )  # fmt: skip
-            sample = data.val_x[0].numpy()
-            self._update(classes=data.classes, sample=sample)
-            views = EpochViews(config, data.classes, sample)
-            events = train(config, data=data, stop=self._stop)
-            logdir = self.snapshot().logdir
-            if logdir is not None:
-                events = write_tensorboard(events, logdir, config)
-            for event in events:
-                if isinstance(event, StepEvent):
-                    self._add_step(event)
-                    PAGES.wait_for_pages()  # students first: see PageRuns
-                elif isinstance(event, EpochEvent):
-                    self._add_epoch(event, views)
-                else:
-                    self._finish(config, data, event)
-        except InputError as error:
-            self._update(status="failed", message=str(error))
-        except Exception as error:
-            log.exception("training run failed")
-            self._update(
-                status="failed",
-                message=f"Training failed ({type(error).__name__}); the details are in the "
-                "server log.",
-            )
-        finally:
-            self._slots.release()
-
-    def _add_epoch(self, event: EpochEvent, views: EpochViews) -> None:
+    def _add_epoch(self, done: EpochDone) -> None:
         """The epoch and its view, together: the page never sees one without the other."""
-        try:
-            view = (views.view(event),)
-        except Exception:
-            # The run matters more than its pictures: train on without this epoch's view.
-            log.exception("the view of epoch %d failed", event.epoch)
-            view = ()
+        epochs = self.snapshot().epochs
+        before = epochs[-1].state_dict if epochs else {}
+        weights = {
+            name: before[name] if values is None else torch.from_numpy(values)
+            for name, values in done.weights.items()
+        }
+        event = replace(done.event, state_dict=weights)
+        view = () if done.view is None else (done.view,)
         with self._lock:
             state = self._state
             self._state = replace(state, epochs=(*state.epochs, event), views=(*state.views, *view))
 
-    def _finish(self, config: TrainConfig, data: Dataset, done: DoneEvent) -> None:
-        matrix = confusion(done.model, data)
-        mistakes = tuple(
-            (to_image(data.val_x[m.index].numpy()), data.classes[m.true], data.classes[m.predicted])
-            for m in misclassified(done.model, data, limit=12)
-        )
-        logdir = self.snapshot().logdir
+    def _finish(self, end: Finished) -> None:
+        config = self.snapshot().config
+        assert config is not None  # a run in progress has its settings
+        # The network again, from the checkpoint's bytes (weights only), as a download would.
+        model = dataclasses.replace(
+            load_model(config.arch, end.checkpoint), weights="trained",
+            weights_source=end.weights_source, key=end.key,
+        )  # fmt: skip
         self._update(
-            confusion=matrix,
-            mistakes=mistakes,
-            checkpoint=checkpoint_bytes(done.model, config, done.kept_history),
-            logs=None if logdir is None else zip_logs(logdir),
-            done=done,
-            message=done.message,
-            status=done.status,  # last: the page treats a finished status as complete
+            confusion=end.confusion,
+            mistakes=tuple((to_image(pixels), true, guess) for pixels, true, guess in end.mistakes),
+            checkpoint=end.checkpoint,
+            logs=end.logs,
+            done=DoneEvent(end.status, end.message, model, self.snapshot().epochs),
+            message=end.message,
+            status=end.status,  # last: the page treats a finished status as complete
         )
+
+
+def _process_from_env() -> bool:
+    return os.environ.get(PROCESS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")

@@ -1,13 +1,18 @@
-"""How a background training thread shares the CPU with the sessions people are looking at.
+"""How a training run shares the CPU with the sessions people are looking at.
 
 Every browser session runs its page's forward passes (probes, Grad-CAM) in its own script thread
-of the same server process. A training run left at full priority takes the cores from all of
-them, so the training thread lowers its own priority: nice 10 by default (Linux only), CPU weight
-110 against 1,024 for a page's thread. A busy core then serves the pages first and training gets
-the rest; an idle machine still trains at full speed. Its torch threads can be capped too, but
-are not by default (see below).
+of the server process. A training run left at full priority takes the cores from all of them,
+so a run lowers its priority: nice 10 by default (Linux only), CPU weight 110 against 1,024 for
+a page's thread. A busy core then serves the pages first and training gets the rest; an idle
+machine still trains at full speed. Its torch threads can be capped too, but are not by default
+(see below). A run trains in a child process by default (see :mod:`cnnviz.training.worker`):
+there the nice value and the cap apply to the whole child (:func:`lower_priority`,
+``torch.set_num_threads``) and the child waits between batches on :meth:`PageRuns.idle_flag`.
+In a thread of the server (``CNNVIZ_TRAIN_PROCESS=0``) they apply to that thread only
+(:func:`share_cpu`), and it waits on :meth:`PageRuns.wait_for_pages`.
 
-Facts this relies on (measured on 2 cores, torch 2.14, Linux; ``benchmarks/bench_training.py``):
+Facts this relies on (measured on 2 cores, torch 2.14, Linux, training in a thread;
+``benchmarks/bench_training.py``):
 
 - The nice value is per thread on Linux (``setpriority(PRIO_PROCESS, native thread id)``), and
   the OpenMP workers torch starts for that thread inherit it: they are created by it, after.
@@ -26,12 +31,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 
@@ -89,17 +95,30 @@ def share_cpu(share: CpuShare) -> None:
     Raises nothing: where the platform cannot lower one thread's priority (not Linux) the
     thread keeps it, and the cap still applies.
     """
-    if share.nice > 0 and sys.platform == "linux":
-        try:
-            # On Linux PRIO_PROCESS with a thread id changes just that thread (nice is per task);
-            # elsewhere the id could name another process, so it is not tried.
-            thread = threading.get_native_id()
-            nice = min(19, os.getpriority(os.PRIO_PROCESS, thread) + share.nice)
-            os.setpriority(os.PRIO_PROCESS, thread, nice)
-        except OSError as error:
-            log.warning("could not lower the training thread's priority: %s", error)
+    if share.nice > 0:
+        lower_priority(current_nice() + share.nice)
     if share.threads is not None:
         _cap_threads(share.threads)
+
+
+def lower_priority(nice: int) -> None:
+    """Raise the calling thread's nice value to ``nice`` (at most 19); never lower it.
+
+    Threads the calling thread starts afterwards (torch's OpenMP workers, a child process)
+    inherit the value. Raises nothing: where the platform cannot lower one thread's priority
+    (not Linux) it stays as it is.
+    """
+    if sys.platform != "linux":
+        return
+    try:
+        # On Linux PRIO_PROCESS with a thread id changes just that thread (nice is per task);
+        # elsewhere the id could name another process, so it is not tried.
+        thread = threading.get_native_id()
+        nice = min(19, nice)
+        if nice > os.getpriority(os.PRIO_PROCESS, thread):
+            os.setpriority(os.PRIO_PROCESS, thread, nice)
+    except OSError as error:
+        log.warning("could not lower the training run's priority: %s", error)
 
 
 def _cap_threads(threads: int) -> None:
@@ -130,31 +149,41 @@ def current_nice() -> int:
     return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
 
+PROCESSES = multiprocessing.get_context("forkserver")
+"""How training processes start: forked from a server process that imported cnnviz once (the
+first run pays its start-up, later ones a fork), never forked from the Streamlit server itself
+(a fork of a process with running threads can inherit a lock some thread held)."""
+
 MAX_WAIT_S = 0.25
 """Longest a training thread waits for the pages between two batches: it still makes at least
 four steps a second when students never stop clicking."""
 
 
 class PageRuns:
-    """Counts the page runs going on in this process, so a training thread can step aside.
+    """Counts the page runs going on in this process, so a training run can step aside.
 
     Nice works on the cores, but every thread of the server also takes turns holding Python's
     GIL, and a small network's training loop is mostly Python: measured with 30 students and a
-    LeNet-5 run, the run alone took half a core and the students' later views slowed from a p95
-    of 0.33 s to 1.25 s. A page run enters :meth:`running`; the training thread calls
-    :meth:`wait_for_pages` between batches, which sleeps (without the GIL) until no page is
-    running, up to ``max_wait_s``, so training slows while students wait and never stops.
+    LeNet-5 run in a thread of the server, the run alone took half a core and the students'
+    later views slowed from a p95 of 0.33 s to 1.25 s. A page run enters :meth:`running`; a
+    training thread calls :meth:`wait_for_pages` between batches, which sleeps (without the
+    GIL) until no page is running, up to ``max_wait_s``, so training slows while students wait
+    and never stops. A training *process* waits on :meth:`idle_flag` instead, a
+    ``multiprocessing`` event set while no page runs.
     """
 
     def __init__(self) -> None:
         self._count = 0
         self._idle = threading.Condition()
+        self._flag: Any = None  # made on the first call of idle_flag: most servers train never
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
         """Mark a page run (app.py wraps each page's script in it)."""
         with self._idle:
             self._count += 1
+            if self._count == 1 and self._flag is not None:
+                self._flag.clear()
         try:
             yield
         finally:
@@ -162,6 +191,8 @@ class PageRuns:
                 self._count -= 1
                 if self._count == 0:
                     self._idle.notify_all()
+                    if self._flag is not None:
+                        self._flag.set()
 
     @property
     def active(self) -> int:
@@ -174,6 +205,16 @@ class PageRuns:
         limit = MAX_WAIT_S if max_wait_s is None else max_wait_s
         with self._idle:
             return self._idle.wait_for(lambda: self._count == 0, timeout=limit)
+
+    def idle_flag(self) -> Any:
+        """A ``multiprocessing`` event of :data:`PROCESSES`, set while no page runs: a training
+        process calls its ``wait(max_wait_s)`` between batches (pass it to the process)."""
+        with self._idle:
+            if self._flag is None:
+                self._flag = PROCESSES.Event()
+                if self._count == 0:
+                    self._flag.set()
+            return self._flag
 
 
 PAGES = PageRuns()

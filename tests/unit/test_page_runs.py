@@ -1,9 +1,11 @@
-"""Students first: a training thread waits between batches while pages run (PageRuns)."""
+"""Students first: a training run waits between batches while pages run (PageRuns)."""
 
 from __future__ import annotations
 
 import threading
 import time
+
+import pytest
 
 from cnnviz.training import TrainConfig, TrainJob
 from cnnviz.training.priority import PAGES, PageRuns
@@ -58,9 +60,25 @@ def test_a_page_that_raises_still_counts_down() -> None:
     assert runs.active == 0
 
 
-def test_a_training_run_makes_no_step_while_a_page_runs(monkeypatch) -> None:
+def test_the_flag_for_training_processes_is_set_while_no_page_runs() -> None:
+    runs = PageRuns()
+    with runs.running():
+        flag = runs.idle_flag()  # made while a page runs: not set
+        assert not flag.is_set()
+        with runs.running():
+            assert not flag.is_set()
+        assert not flag.is_set()  # one page still runs
+    assert flag.is_set()
+    assert runs.idle_flag() is flag
+    with runs.running():
+        assert not flag.wait(0.05)  # what the child does between batches: it gives up
+    assert flag.wait(0)
+
+
+@pytest.mark.parametrize("process", [True, False], ids=["child process", "thread"])
+def test_a_training_run_makes_no_step_while_a_page_runs(monkeypatch, process) -> None:
     monkeypatch.setattr("cnnviz.training.priority.MAX_WAIT_S", 30.0)
-    job = TrainJob(slots=threading.BoundedSemaphore(1))
+    job = TrainJob(slots=threading.BoundedSemaphore(1), process=process)
     with PAGES.running():
         job.start(TrainConfig(arch="lenet5", dataset="digits", epochs=1, batch_size=32))
         deadline = time.monotonic() + 60

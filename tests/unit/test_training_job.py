@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -11,11 +15,13 @@ import torch
 
 import cnnviz
 from cnnviz import figures
+from cnnviz.data import load_dataset
 from cnnviz.errors import InputError
 from cnnviz.training import (
     JOB_SLOTS,
     MAX_JOBS,
     MAX_POINTS,
+    CpuShare,
     StepEvent,
     TrainConfig,
     TrainJob,
@@ -153,8 +159,8 @@ def test_a_failure_becomes_a_sentence(digits, monkeypatch, caplog) -> None:
         yield from ()
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("cnnviz.training.job.train", broken)
-    job = TrainJob()
+    monkeypatch.setattr("cnnviz.training.worker.train", broken)
+    job = TrainJob(process=False)  # the patch is in this process
     job.start(TrainConfig(epochs=1), data=digits)
     finish(job)
 
@@ -258,3 +264,111 @@ def test_confusion_figure() -> None:
     assert list(heat.x) == ["cat", "dog"]
     assert list(heat.y) == ["cat", "dog"]
     assert fig.layout.title.text.endswith("(87.5% correct)")
+
+
+# The child process: the default way a job trains (CNNVIZ_TRAIN_PROCESS=0 trains in a thread).
+
+
+def _wait_for_steps(job: TrainJob, count: int = 1) -> None:
+    deadline = time.monotonic() + JOIN_S
+    while len(job.snapshot().steps) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(job.snapshot().steps) >= count
+
+
+def test_a_job_trains_in_a_child_process_and_sends_plain_data_back(digits) -> None:
+    job = TrainJob()
+    job.start(TrainConfig(epochs=2), data=digits)
+    finish(job)
+
+    assert job.process is not None
+    assert job.process.pid != os.getpid()
+    assert job.process.exitcode == 0
+    snap = job.snapshot()
+    assert snap.status == "done"
+    assert [e.epoch for e in snap.epochs] == [v.epoch for v in snap.views] == [1, 2]
+    # Two channels out of the child agree: the last epoch's weights (arrays) and the model
+    # rebuilt from the checkpoint's bytes (a weights-only load).
+    final = snap.done.model.module.state_dict()
+    for name, tensor in snap.epochs[-1].state_dict.items():
+        torch.testing.assert_close(final[name], tensor)
+    assert snap.done.model.weights == "trained"
+    assert snap.done.model.weights_source.startswith("Trained in cnnviz on digits. Trained 2")
+    assert snap.done.history == snap.epochs
+    torch.testing.assert_close(torch.from_numpy(snap.sample), digits.val_x[0])
+    # The mistakes are the validation images the finished model gets wrong, as it says.
+    predicted = predict(snap.done.model, digits.val_x)
+    wrong = np.flatnonzero(predicted != digits.val_y.numpy())[:12]
+    assert len(snap.mistakes) == len(wrong)
+    for (image, true, guess), i in zip(snap.mistakes, wrong, strict=True):
+        np.testing.assert_array_equal(np.asarray(image), digits.val_x[i, 0].numpy())
+        assert true == digits.classes[digits.val_y[i]]
+        assert guess == digits.classes[predicted[i]]
+
+
+def test_a_child_killed_mid_run_is_a_failed_run_not_a_hang(digits) -> None:
+    job = TrainJob()
+    job.start(TrainConfig(epochs=500), data=digits)
+    _wait_for_steps(job)
+    os.kill(job.process.pid, signal.SIGKILL)
+    finish(job)
+
+    snap = job.snapshot()
+    assert snap.status == "failed"
+    assert snap.message == (
+        "The training process ended without finishing (killed by signal 9: killed, or out of "
+        "memory); nothing was kept."
+    )
+    assert not snap.has_model
+    assert JOB_SLOTS.acquire(blocking=False)  # the slot came back
+    JOB_SLOTS.release()
+
+
+def test_stop_reaches_the_child_which_keeps_the_model(digits) -> None:
+    job = TrainJob()
+    job.start(TrainConfig(epochs=500), data=digits)
+    _wait_for_steps(job, 3)
+    job.stop()
+    finish(job)
+
+    snap = job.snapshot()
+    assert snap.status == "stopped"
+    assert job.process.exitcode == 0
+    assert snap.latest.step < 500 * 23
+    loaded = cnnviz.load_model("lenet5", snap.checkpoint)
+    x = digits.val_x[:4].float()
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded.module(x), snap.done.model.module(x))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice is Linux's")
+def test_the_child_runs_at_a_lower_priority(digits) -> None:
+    job = TrainJob(share=CpuShare(nice=4))
+    job.start(TrainConfig(epochs=500), data=digits)
+    try:
+        _wait_for_steps(job)
+        child = os.getpriority(os.PRIO_PROCESS, job.process.pid)
+    finally:
+        job.stop()
+        finish(job)
+    assert child == min(19, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + 4)
+
+
+def test_frozen_layers_stay_shared_between_epochs_across_the_boundary() -> None:
+    shapes = load_dataset("shapes", size=32, channels=1, seed=0, count=120)
+    job = TrainJob()
+    job.start(TrainConfig(epochs=2, transfer=True, lr=1e-2), data=shapes)
+    finish(job)
+
+    first, last = (e.state_dict for e in job.snapshot().epochs)
+    assert first["features.c1.weight"].data_ptr() == last["features.c1.weight"].data_ptr()
+    assert not torch.equal(first["classifier.output.weight"], last["classifier.output.weight"])
+
+
+def test_the_environment_chooses_a_thread_or_a_process(digits, monkeypatch) -> None:
+    monkeypatch.setenv("CNNVIZ_TRAIN_PROCESS", "0")
+    job = TrainJob()
+    job.start(TrainConfig(epochs=1), data=digits)
+    finish(job)
+    assert job.process is None
+    assert job.snapshot().status == "done"

@@ -83,7 +83,7 @@ def test_a_view_that_fails_leaves_the_run_going(digits, monkeypatch, caplog) -> 
         raise RuntimeError("no pictures")
 
     monkeypatch.setattr(EpochViews, "view", broken)
-    job = TrainJob()
+    job = TrainJob(process=False)  # the patch is in this process
     with caplog.at_level(logging.ERROR):
         run(job, TrainConfig(epochs=2), digits)
 
@@ -99,7 +99,7 @@ def test_a_gradcam_that_fails_is_a_sentence_not_a_lost_view(digits, monkeypatch)
         raise InputError("No layer to explain.")
 
     monkeypatch.setattr("cnnviz.training.views.explain", refuse)
-    job = TrainJob()
+    job = TrainJob(process=False)  # the patch is in this process
     run(job, TrainConfig(epochs=1), digits)
 
     (view,) = job.snapshot().views
@@ -161,11 +161,11 @@ def test_a_job_trains_in_a_nice_capped_thread(digits, monkeypatch) -> None:
         seen.append(_thread_settings())
         yield from train(*args, **kwargs)
 
-    monkeypatch.setattr("cnnviz.training.job.train", recording_train)
+    monkeypatch.setattr("cnnviz.training.worker.train", recording_train)
     monkeypatch.setenv("CNNVIZ_TRAIN_NICE", "5")
     monkeypatch.setenv("CNNVIZ_TRAIN_THREADS", "1")
     before = _thread_settings()
-    job = TrainJob()
+    job = TrainJob(process=False)
     run(job, TrainConfig(epochs=1), digits)
 
     assert job.snapshot().status == "done"
@@ -180,7 +180,8 @@ def test_a_share_given_to_the_job_wins_over_the_environment(digits, monkeypatch)
         seen.append(torch.get_num_threads())
         yield from train(*args, **kwargs)
 
-    monkeypatch.setattr("cnnviz.training.job.train", recording_train)
+    monkeypatch.setattr("cnnviz.training.worker.train", recording_train)
     monkeypatch.setenv("CNNVIZ_TRAIN_THREADS", "1")
-    run(TrainJob(share=CpuShare(nice=0, threads=2)), TrainConfig(epochs=1), digits)
+    job = TrainJob(share=CpuShare(nice=0, threads=2), process=False)
+    run(job, TrainConfig(epochs=1), digits)
     assert seen == [2]
