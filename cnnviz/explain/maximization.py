@@ -1,10 +1,15 @@
 """Activation maximization: what does a channel "look for"? Ask for the input that excites it most.
 
 Starting from faint noise, the input ``x`` (in pixel range [0, 1]) climbs the gradient of the
-chosen channel's mean activation ``a(x)`` (Erhan et al., 2009; Olah et al., "Feature
-Visualization", Distill 2017)::
+chosen channel's activation ``a(x)`` at the centre of its map (Erhan et al., 2009; Olah et al.,
+"Feature Visualization", Distill 2017)::
 
     x <- clip(x + lr · Adam(∇x [a(jitter(x)) − lambda · TV(x)]), 0, 1),   blurred every few steps
+
+The centre unit, not the mean over the map: a convolution's mean is a weighted sum of the mean
+pixel values, which a flat black or white image maximizes (nothing to see); one unit shows its
+pattern at one place, inside its receptive field. For a vector layer (the output), the unit is
+the class.
 
 Left alone, the climb finds high-frequency patterns no photograph has. Three usual remedies keep
 the picture readable: *jitter* (shift the input by a pixel or two at random before each step, so
@@ -47,7 +52,8 @@ class MaximizeOptions:
     Attributes:
         steps: Gradient steps (1 to 1000).
         learning_rate: Adam's step size, in pixel units.
-        jitter: Largest random shift in pixels before each step (0: none).
+        jitter: Largest random shift in pixels before each step (0: none; ``None``: 1 pixel per
+            32 of the input side).
         blur_every: Blur the input every this many steps (0: never).
         smoothness: Weight lambda of the total-variation (frequency) penalty.
         seed: Seed of the starting noise and the jitter: same seed, same picture.
@@ -55,7 +61,7 @@ class MaximizeOptions:
 
     steps: int = 96
     learning_rate: float = 0.05
-    jitter: int = 2
+    jitter: int | None = None
     blur_every: int = 4
     smoothness: float = 0.05
     seed: int = 0
@@ -69,7 +75,8 @@ class Maximization:
         layer: The module name.
         channel: The channel (or, for a vector layer such as the output, the unit / class).
         image: The optimized input, as a PIL image of the network's input size.
-        history: The channel's mean activation before each step and after the last (steps + 1,).
+        history: The channel's centre activation before each step and after the last
+            (steps + 1,).
     """
 
     layer: str
@@ -113,7 +120,8 @@ def _module(model: Model, layer: str) -> nn.Module:
 def _activations(
     model: Model, module: nn.Module, x: torch.Tensor, channels: torch.Tensor
 ) -> torch.Tensor:
-    """Mean activation of channel ``channels[i]`` for input ``i`` (N,); stops at ``module``."""
+    """Activation of channel ``channels[i]``'s centre unit for input ``i`` (N,); stops at
+    ``module``."""
     seen: list[torch.Tensor] = []
 
     def hook(_module: nn.Module, _args: tuple, output: torch.Tensor) -> None:
@@ -135,7 +143,9 @@ def _activations(
     if channels.max() >= out.shape[1]:
         raise InputError(f"That layer has channels 0 to {out.shape[1] - 1}.")
     picked = out[torch.arange(len(channels)), channels]
-    return picked.flatten(1).mean(dim=1) if picked.dim() > 1 else picked
+    if picked.dim() == 1:
+        return picked
+    return picked[:, picked.shape[1] // 2, picked.shape[2] // 2]
 
 
 def maximize_channels(
@@ -171,13 +181,14 @@ def maximize_channels(
     generator = torch.Generator().manual_seed(opts.seed)
     c, h, w = model.input_size
     x = (0.5 + 0.05 * torch.randn(len(channels), c, h, w, generator=generator)).clamp(0, 1)
+    jitter = max(1, h // 32) if opts.jitter is None else opts.jitter
     history = []
     with model.lock, prepared(model.module):
         x.requires_grad_(True)
         optimizer = torch.optim.Adam([x], lr=opts.learning_rate)
         for step in range(opts.steps):
-            dy, dx = torch.randint(-opts.jitter, opts.jitter + 1, (2,), generator=generator)
-            shifted = torch.roll(x, (int(dy), int(dx)), dims=(2, 3)) if opts.jitter else x
+            dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator)
+            shifted = torch.roll(x, (int(dy), int(dx)), dims=(2, 3)) if jitter else x
             value = _activations(model, module, shifted, wanted)
             history.append(value.detach())
             loss = -value.sum() + opts.smoothness * _total_variation(x) / (h * w)
