@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,7 +24,7 @@ from cnnviz.explain import (
 from cnnviz.figures import COLORMAPS
 from cnnviz.figures import attribution as fig
 from cnnviz.ui.session import Selection, current_selection
-from cnnviz.ui.shared_views import shared, shared_jpeg
+from cnnviz.ui.shared_views import MadeOnce, shared, shared_jpeg
 from cnnviz.ui.widgets import png_download
 
 PAGE = "attr"
@@ -131,53 +128,11 @@ def layer_select(model: cnnviz.Model, key: str = "layer") -> str:
     )  # fmt: skip
 
 
-class _Maps:
-    """Explanations shared by every session (an Explanation is immutable); past ``size`` the
-    least recently used is dropped, and one map is made once even when a class asks at once.
-
-    Not ``st.cache_resource`` around the computation: a slow map draws a progress bar while it
-    runs, and a cached function records that bar and fails to replay it on the next hit
-    (``CacheReplayClosureError``, so every rerun of a slow method broke the page).
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple, Explanation] = OrderedDict()
-        self._making: dict[tuple, threading.Lock] = {}
-        self._lock = threading.Lock()  # sessions run in threads of their own
-
-    def get(self, key: tuple) -> Explanation | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def get_or_make(self, key: tuple, make: Callable[[], Explanation]) -> Explanation:
-        """The stored map for ``key``, else ``make()``'s; a second asker waits for the first."""
-        found = self.get(key)
-        if found is not None:
-            return found
-        with self._lock:
-            making = self._making.setdefault(key, threading.Lock())
-        try:
-            with making:
-                found = self.get(key)  # made by another session while this one waited
-                if found is None:
-                    found = make()
-                    with self._lock:
-                        self._items[key] = found
-                        while len(self._items) > self._size:
-                            self._items.popitem(last=False)
-                return found
-        finally:
-            with self._lock:
-                if self._making.get(key) is making:
-                    del self._making[key]
+_Maps = MadeOnce  # the maps' store (tests watch it)
 
 
 @st.cache_resource(show_spinner=False)  # one store for the server; cleared with the caches
-def _maps() -> _Maps:
+def _maps() -> MadeOnce[Explanation]:
     return _Maps(48)
 
 
