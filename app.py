@@ -26,10 +26,28 @@ page = st.navigation(
             "app_pages/pooling.py", title="Pooling", icon=":material/compress:", url_path="pooling"
         ),
         st.Page(
+            "app_pages/inside_layer.py",
+            title="Inside a layer",
+            icon=":material/functions:",
+            url_path="inside_layer",
+        ),
+        st.Page(
             "app_pages/attribution.py",
             title="Grad-CAM & saliency",
             icon=":material/visibility:",
             url_path="attribution",
+        ),
+        st.Page(
+            "app_pages/feature_vis.py",
+            title="Feature visualization",
+            icon=":material/auto_awesome:",
+            url_path="feature_vis",
+        ),
+        st.Page(
+            "app_pages/adversarial.py",
+            title="Adversarial examples",
+            icon=":material/bug_report:",
+            url_path="adversarial",
         ),
         st.Page(
             "app_pages/compare.py",
