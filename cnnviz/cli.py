@@ -69,6 +69,8 @@ def _run(extra: list[str], args: argparse.Namespace) -> int:
             str(Path(args.weights).resolve()) if args.weights else None,
             str(Path(args.labels).resolve()) if args.labels else None,
         )
+        if own.target.startswith("timm:") and not own.weights:
+            _fetch_timm(own.target)
         model = own.build()  # at start-up: a factory that fails says so here, not in a page
         _out(f"{own.target}: {model.spec.label}, input {' x '.join(map(str, model.input_size))}, "
              f"{len(model.labels)} classes, in every session's sidebar")  # fmt: skip
@@ -93,6 +95,19 @@ def _download(names: list[str]) -> int:
         sys.stderr.write("\n")
         _out(f"{name}: {path}")
     return 0
+
+
+def _fetch_timm(target: str) -> None:
+    """Download a timm model's pretrained weights (timm shows the progress) unless offline."""
+    from cnnviz.models.timm_models import load_timm
+    from cnnviz.network import offline_by_choice
+
+    if offline_by_choice():
+        return
+    try:
+        load_timm(target, "pretrained")
+    except CnnvizError as error:
+        _out(f"{error} Starting with random weights.")
 
 
 def _own_model(name: str, weights: str, labels: str | None) -> cnnviz.Model:

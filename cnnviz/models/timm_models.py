@@ -72,14 +72,12 @@ def _build(name: str, weights: str) -> tuple[nn.Module, str, str]:
                 f"Pretrained weights for timm:{name} are not on this computer, and CNNVIZ_OFFLINE "
                 "says not to use the network."
             )
-        return (
-            module,
-            "random",
-            (
-                "Random, untrained weights: the predictions mean nothing. Pretrained weights are not "
-                f"on this computer: choose 'pretrained' to download timm:{name}'s."
-            ),
+        why = (
+            "Random, untrained weights: the predictions mean nothing. The pretrained weights of "
+            f"timm:{name} are not in this computer's Hugging Face cache (load_model with "
+            "weights='pretrained', or cnnviz run --model on a connected machine, fetches them)."
         )
+        return module, "random", why
     try:
         overlay = {"file": cached} if cached is not None else None
         module = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=overlay)

@@ -202,3 +202,31 @@ def test_probe_an_onnx_file_and_a_safetensors_checkpoint(
     out = capsys.readouterr().out
     assert "layer4" in out
     assert {"cat", "dog", "bird"} <= set(out.split())
+
+
+def test_run_with_a_timm_model_fetches_its_weights_or_says_why_not(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cnnviz.models import timm_models
+
+    pytest.importorskip("timm")
+    asked: list[str] = []
+    real = timm_models.load_timm
+
+    def load(name: str, weights: str = "auto"):
+        asked.append(weights)
+        if weights == "pretrained":
+            raise cnnviz.ModelError("The pretrained weights of timm:resnet10t could not be had.")
+        return real(name, weights)
+
+    monkeypatch.setattr(timm_models, "load_timm", load)
+    monkeypatch.setattr(cli.subprocess, "call", lambda command, env=None: 0)
+    monkeypatch.delenv("CNNVIZ_OFFLINE", raising=False)
+    assert cli.main(["run", "--model", "timm:resnet10t"]) == 0
+    out = capsys.readouterr().out
+    assert "could not be had. Starting with random weights." in out
+    assert "timm:resnet10t: timm resnet10t, input 3 x 176 x 176, 1000 classes" in out
+    assert asked == ["pretrained", "auto"]
+    monkeypatch.setenv("CNNVIZ_OFFLINE", "1")
+    assert cli.main(["run", "--model", "timm:resnet10t"]) == 0
+    assert asked == ["pretrained", "auto", "auto"]  # offline: nothing fetched

@@ -66,4 +66,4 @@ def test_unknown_names_and_offline_pretrained_get_a_sentence(monkeypatch) -> Non
         load_model("timm:resnet10t", "pretrained")
     auto = load_model("timm:resnet10t", "auto")
     assert auto.weights == "random"
-    assert "choose 'pretrained'" in auto.weights_source
+    assert "not in this computer's Hugging Face cache" in auto.weights_source
