@@ -48,6 +48,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_steps.py
 	$(PY) benchmarks/bench_explain.py
+	$(PY) benchmarks/bench_lessons.py
 	$(PY) benchmarks/bench_domain.py
 	$(PY) benchmarks/bench_browser.py
 	$(PY) benchmarks/bench_classroom.py
