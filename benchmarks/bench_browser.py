@@ -55,23 +55,24 @@ st.image("picture.png")
 """
 
 # What counts as "the page's main picture is drawn": a count of finished images (decoded, with
-# pixels) and of drawn plotly charts in the main area.
-PAGES: dict[str, tuple[int, int]] = {
-    "/": (1, 0),  # the network's input image
-    "/convolution": (0, 1),  # the step animation
-    "/feature_maps": (2, 0),  # the input image and the feature grid
-    "/pooling": (2, 0),  # the grids before and after pooling
-    "/attribution": (1, 0),  # the Grad-CAM overlay
-    "/training": (0, 0),  # nothing to draw before a run: the settings (title + Train button)
+# pixels), of drawn plotly charts and of drawn step players in the main area.
+PAGES: dict[str, tuple[int, int, int]] = {
+    "/": (1, 0, 0),  # the network's input image
+    "/convolution": (0, 0, 1),  # the step animation
+    "/feature_maps": (2, 0, 0),  # the input image and the feature grid
+    "/pooling": (2, 0, 0),  # the grids before and after pooling
+    "/attribution": (1, 0, 0),  # the Grad-CAM overlay
+    "/training": (0, 0, 0),  # nothing to draw before a run: the settings (title + Train button)
 }
 
-DRAWN_JS = """([images, charts]) => {
+DRAWN_JS = """([images, charts, players = 0]) => {
   const main = document.querySelector("[data-testid='stMain']");
   if (!main || !main.querySelector("h1")) return false;
   const done = [...main.querySelectorAll("[data-testid='stImage'] img")]
     .filter((img) => img.complete && img.naturalWidth > 0).length;
   const drawn = main.querySelectorAll(".js-plotly-plot .main-svg").length;
-  return done >= images && drawn >= charts ? performance.now() : false;
+  const played = main.querySelectorAll("[data-testid='stepPlayer'][data-step]").length;
+  return done >= images && drawn >= charts && played >= players ? performance.now() : false;
 }"""
 
 IDLE_JS = """() => {
@@ -100,7 +101,7 @@ def _wait_for(page: Page, script: str, arg: object = None) -> float:
     return float(handle.json_value()) / 1000
 
 
-def fresh_tab(browser: Browser, server: Server, path: str, drawn: tuple[int, int]) -> Visit:
+def fresh_tab(browser: Browser, server: Server, path: str, drawn: tuple[int, ...]) -> Visit:
     """Open ``path`` in a new browser context; time the first visual and idle; close it."""
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()

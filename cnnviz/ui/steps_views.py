@@ -16,6 +16,7 @@ from cnnviz import figures, steps
 from cnnviz.figures import animation
 from cnnviz.ui.session import current_selection, error_boundary
 from cnnviz.ui.shared_views import shared
+from cnnviz.ui.step_player import step_player
 
 INPUTS = {
     "example": "worked example (5 x 5)",
@@ -124,19 +125,12 @@ def animation_chart(
     channel: int | None = None,
     title: str | None = None,
 ) -> None:
-    """The step animation (plays in the browser) and a note when positions are thinned."""
-    figure = animation.conv_animation(
+    """The step animation: it plays in the browser, with no rerun per step."""
+    player = animation.conv_player(
         result, channel=channel, activation=settings.activation,
         frame_ms=settings.frame_ms or None, title=title,
     )  # fmt: skip
-    st.plotly_chart(figure, key=key, config={"displayModeBar": False})
-    _, every = animation.frame_positions(*result.out_shape)
-    if every > 1:
-        st.caption(
-            f"{result.positions} positions: the animation shows every "
-            f"{figures.ordinal(every)} row and column of them. Inspect any position below, or "
-            "take a smaller crop."
-        )
+    step_player(player, key)  # says when it shows every r-th row and column of positions
 
 
 def inspector(result: steps.ConvSteps, settings: ConvSettings, page: str = "conv") -> None:
@@ -290,10 +284,7 @@ def pool_step_view(
         through = " Every window is one cell: the layer passes its input through."
         note = through if result.is_identity else ""
         st.caption(f"Channel #{channel} of {layer.name}'s input, {patch.region}.{note}")
-        st.plotly_chart(
-            animation.pool_animation(result), key=f"{page}.steps",
-            config={"displayModeBar": False},
-        )  # fmt: skip
+        step_player(animation.pool_player(result), f"{page}.steps")
         _checked(layer.name, patch.difference(layer.output))
         st.download_button(
             "Download the animation (GIF)", lambda: _pool_gif(result.digest, result),

@@ -1,4 +1,5 @@
-"""AppTest fixtures: an empty torch hub cache, fresh Streamlit caches, page runners, chart readers.
+"""AppTest fixtures: an empty torch hub cache, fresh Streamlit caches, page runners, chart and
+player readers.
 
 Every test runs the real entry point (``app.py``) and switches to a page, as a browser would. With
 an empty ``TORCH_HOME`` no pretrained weights are found, so the default model is LeNet-5 with
@@ -21,6 +22,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
+STEP_PLAYER = "cnnviz.step_player"
 TIMEOUT_S = 60  # building ResNet-18 and importing torch take seconds on a small CPU
 
 
@@ -57,18 +59,26 @@ def plotly_array(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-def _charts(at: AppTest) -> dict[str, dict]:
-    charts = {}
-    for element in at.get("plotly_chart"):
-        key = element.proto.id.split("-", 2)[-1]  # "$$ID-<hash>-<user key>"
-        charts[key] = json.loads(element.proto.spec)
-    return charts
+def _by_key(elements: list, payload: Callable[[Any], str]) -> dict[str, dict]:
+    """JSON payloads of elements, by their widget key (ids are "$$ID-<hash>-<user key>")."""
+    return {e.proto.id.split("-", 2)[-1]: json.loads(payload(e.proto)) for e in elements}
 
 
 @pytest.fixture
 def charts() -> Callable[[AppTest], dict[str, dict]]:
     """``charts(at)``: the page's plotly figures as JSON, by their widget key."""
-    return _charts
+    return lambda at: _by_key(at.get("plotly_chart"), lambda proto: proto.spec)
+
+
+@pytest.fixture
+def players() -> Callable[[AppTest], dict[str, dict]]:
+    """``players(at)``: the page's step players' data (``StepPlayer.data()``), by widget key."""
+
+    def read(at: AppTest) -> dict[str, dict]:
+        mine = [e for e in at.get("bidi_component") if e.proto.component_name == STEP_PLAYER]
+        return _by_key(mine, lambda proto: proto.json)
+
+    return read
 
 
 @pytest.fixture

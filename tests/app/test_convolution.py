@@ -10,22 +10,11 @@ from cnnviz import load_model, load_sample
 from cnnviz.figures import animation
 from cnnviz.steps import WORKED_EXAMPLE, kernel
 
-WINDOW = "#ff7f0e"
 
-
-def heatmap(figure: dict, axis: str, array) -> np.ndarray:
-    trace = next(t for t in figure["data"] if t["type"] == "heatmap" and t["xaxis"] == axis)
-    return np.array(array(trace["z"]), dtype=float)
-
-
-def window_box(figure: dict, frame: int) -> tuple[float, float]:
-    """(left, top) of the window rectangle in a frame."""
-    frames = figure["frames"]
-    for position, index in enumerate(frames[0]["traces"]):
-        if figure["data"][index].get("line", {}).get("color") == WINDOW:
-            trace = frames[frame]["data"][position]
-            return min(trace["x"]), min(trace["y"])
-    raise AssertionError("no window trace")
+def grid(player: dict, index: int) -> np.ndarray:
+    """The numbers of the player's ``index``-th panel (None, a padding cell, as NaN)."""
+    values = player["panels"][index]["values"]
+    return np.array([[np.nan if v is None else v for v in row] for row in values], dtype=float)
 
 
 def textbook_output() -> np.ndarray:
@@ -33,7 +22,7 @@ def textbook_output() -> np.ndarray:
     return F.conv2d(x, torch.tensor(kernel("vertical_edge"))[None, None])[0, 0].numpy()
 
 
-def test_default_is_the_worked_example(open_page, text, charts, array):
+def test_default_is_the_worked_example(open_page, text, players):
     at = open_page("convolution")
 
     assert not at.exception
@@ -42,12 +31,12 @@ def test_default_is_the_worked_example(open_page, text, charts, array):
     (formulas,) = [m for m in text(at.markdown) if m.startswith("**Output side**")]
     assert "floor((5 + 2·0 − 1·(3 − 1) − 1) / 1) + 1 = 3" in formulas
     assert "(3·3·1 + 1)·1 = 10" in formulas
-    figure = charts(at)["conv.animation"]
-    assert len(figure["frames"]) == 9
-    np.testing.assert_array_equal(heatmap(figure, "x4", array), textbook_output())
-    np.testing.assert_array_equal(heatmap(figure, "x", array), WORKED_EXAMPLE)
-    assert window_box(figure, 0) == (-0.5, -0.5)
-    assert window_box(figure, 8) == (1.5, 1.5)
+    player = players(at)["conv.animation"]
+    assert len(player["labels"]) == 9
+    np.testing.assert_array_equal(grid(player, 3), textbook_output())
+    np.testing.assert_array_equal(grid(player, 0), WORKED_EXAMPLE)
+    assert player["boxes"][0] == [0, 0, 3, 3]
+    assert player["boxes"][8] == [2, 2, 3, 3]
     assert any(m.startswith("y[0, 0] = 7·1 + 2·0 + 3·(−1)") and m.endswith("= **6**")
                for m in text(at.markdown))  # fmt: skip
 
@@ -62,7 +51,7 @@ def test_inspector_shows_any_position(open_page, text):
     assert line == "y[2, 1] = 3·1 + 2·0 + 8·(−1) + 8·1 + 7·0 + 2·(−1) + 4·1 + 4·0 + 5·(−1) = **0**"
 
 
-def test_padding_bias_and_relu_change_the_animation(open_page, text, charts, array):
+def test_padding_bias_and_relu_change_the_animation(open_page, text, players):
     at = open_page("convolution")
     at.number_input(key="conv.padding").set_value(1).run()
     at.number_input(key="conv.bias").set_value(-2.0).run()
@@ -70,13 +59,13 @@ def test_padding_bias_and_relu_change_the_animation(open_page, text, charts, arr
 
     assert not at.exception
     assert text(at.subheader)[0].endswith("5 x 5 → 5 x 5")
-    figure = charts(at)["conv.animation"]
-    assert len(figure["frames"]) == 25
+    player = players(at)["conv.animation"]
+    assert len(player["labels"]) == 25
     x = torch.tensor(np.array(WORKED_EXAMPLE))[None, None]
     expected = F.conv2d(x, torch.tensor(kernel("vertical_edge"))[None, None], padding=1) - 2
-    np.testing.assert_allclose(heatmap(figure, "x4", array), expected[0, 0].numpy())
-    np.testing.assert_allclose(heatmap(figure, "x5", array), F.relu(expected)[0, 0].numpy())
-    equation = figure["frames"][0]["data"][-1]["text"][0]
+    np.testing.assert_allclose(grid(player, 3), expected[0, 0].numpy())
+    np.testing.assert_allclose(grid(player, 4), F.relu(expected)[0, 0].numpy())
+    equation = player["equations"][0]
     assert "+ bias (−2)" in equation
     assert "ReLU(" in equation
     options = at.selectbox(key="conv.activation").options
@@ -86,7 +75,7 @@ def test_padding_bias_and_relu_change_the_animation(open_page, text, charts, arr
     assert "a = F.relu(y)" in code.value
 
 
-def test_settings_with_no_output_are_refused_with_a_sentence(open_page, text, charts):
+def test_settings_with_no_output_are_refused_with_a_sentence(open_page, text, players):
     at = open_page("convolution")
     at.number_input(key="conv.dilation").set_value(3).run()
 
@@ -94,20 +83,20 @@ def test_settings_with_no_output_are_refused_with_a_sentence(open_page, text, ch
     (message,) = text(at.error)
     assert message.startswith("A 3x3 window (dilation 3, so it spans 7 pixels) does not fit in 5")
     assert "Traceback" not in message
-    assert "conv.animation" not in charts(at)
+    assert "conv.animation" not in players(at)
 
 
-def test_sobel_on_a_digit(open_page, text, charts):
+def test_sobel_on_a_digit(open_page, text, players):
     at = open_page("convolution")
     at.radio(key="conv.input").set_value("digit").run()
     at.selectbox(key="conv.kernel").set_value("sobel_x").run()
 
     assert not at.exception
     assert text(at.subheader) == ["Sobel x on digit 3 at 10 x 10: 10 x 10 → 8 x 8"]
-    assert len(charts(at)["conv.animation"]["frames"]) == 64
+    assert len(players(at)["conv.animation"]["labels"]) == 64
 
 
-def test_rgb_crop_extends_the_kernel_through_the_channels(open_page, text, charts):
+def test_rgb_crop_extends_the_kernel_through_the_channels(open_page, text, players):
     at = open_page("convolution", model="resnet18", sample="chelsea")
     at.radio(key="conv.input").set_value("image").run()
     at.radio(key="conv.crop_mode").set_value("RGB").run()
@@ -116,12 +105,12 @@ def test_rgb_crop_extends_the_kernel_through_the_channels(open_page, text, chart
     (heading,) = text(at.subheader)
     assert heading.endswith("crop of Chelsea the cat (RGB), 3 channels: 12 x 12 → 10 x 10")
     assert any("(3·3·3 + 1)·1 = 28" in m for m in text(at.markdown))
-    figure = charts(at)["conv.animation"]
-    assert figure["layout"]["annotations"][0]["text"] == "input (channel 0 of 3)"
-    assert figure["frames"][0]["data"][-1]["text"][0].count("<br>") == 1  # channel + total
+    player = players(at)["conv.animation"]
+    assert player["panels"][0]["title"] == "input (channel 0 of 3)"
+    assert player["equations"][0].count("<br>") == 1  # channel + total
 
 
-def test_learned_filter_of_lenet5(open_page, text, charts):
+def test_learned_filter_of_lenet5(open_page, text, players):
     at = open_page("convolution")
     at.selectbox(key="conv.kernel").set_value("learned").run()
     at.number_input(key="conv.filter").set_value(2).run()
@@ -130,11 +119,11 @@ def test_learned_filter_of_lenet5(open_page, text, charts):
     assert text(at.subheader) == [
         "Filter 2 of LeNet-5's features.c1 on the worked example: 5 x 5 → 1 x 1"
     ]
-    figure = charts(at)["conv.animation"]
-    assert len(figure["frames"]) == 1
+    player = players(at)["conv.animation"]
+    assert len(player["labels"]) == 1
     weights = load_model("lenet5").module.features.c1.weight.detach().double()[2, 0].numpy()
-    kernel_z = next(t for t in figure["data"] if t["type"] == "heatmap" and t["xaxis"] == "x2")
-    np.testing.assert_allclose(np.array(kernel_z["z"], dtype=float), weights, atol=1e-4)
+    assert player["panels"][1]["role"] == "kernel"
+    np.testing.assert_allclose(grid(player, 1), weights, atol=1e-4)
 
 
 def test_export_has_code_and_a_gif_button(open_page, monkeypatch):
@@ -143,7 +132,7 @@ def test_export_has_code_and_a_gif_button(open_page, monkeypatch):
     at = open_page("convolution")
 
     assert not at.exception
-    (export,) = at.expander
+    (export,) = [e for e in at.main.expander if e.label.startswith("Export")]
     assert export.label == "Export: GIF for slides, PyTorch code for a notebook"
     assert not export.proto.expanded  # closed, and nothing heavy drawn inside:
     assert drawn == []  # the GIF waits for its button (a deferred download)
@@ -167,7 +156,7 @@ def test_whole_image_view(open_page, text):
     ]
 
 
-def test_real_layer_lenet5_c3(open_page, text, charts, array):
+def test_real_layer_lenet5_c3(open_page, text, players):
     at = open_page("convolution")
     at.radio(key="conv.view").set_value("layer").run()
     at.selectbox(key="conv.layer").set_value("features.c3").run()
@@ -180,13 +169,13 @@ def test_real_layer_lenet5_c3(open_page, text, charts, array):
     (check,) = [c for c in text(at.caption) if c.startswith("Checked against")]
     difference = float(check.split("largest difference ")[1].split(" ")[0])
     assert difference < 1e-5
-    figure = charts(at)["conv.layer_animation"]
-    assert len(figure["frames"]) == 25  # a 5 x 5 block
+    player = players(at)["conv.layer_animation"]
+    assert len(player["labels"]) == 25  # a 5 x 5 block
     model = load_model("lenet5")
     with torch.no_grad():
         x = model.preprocess(load_sample("digit_3"))
         real = model.module.features[:4](x)[0, 4, :5, :5].double().numpy()
-    np.testing.assert_allclose(heatmap(figure, "x4", array), real, atol=1e-4)
+    np.testing.assert_allclose(grid(player, 3), real, atol=1e-4)
 
 
 def test_real_layer_mobilenet_depthwise(open_page, text):
@@ -201,12 +190,12 @@ def test_real_layer_mobilenet_depthwise(open_page, text):
     assert "groups 96" in summary
 
 
-def test_editable_grid_and_custom_kernel_start_from_the_worked_example(open_page, text, charts):
+def test_editable_grid_and_custom_kernel_start_from_the_worked_example(open_page, text, players):
     at = open_page("convolution")
     at.radio(key="conv.input").set_value("grid").run()
     at.selectbox(key="conv.kernel").set_value("custom").run()
 
     assert not at.exception
     assert text(at.subheader) == ["Your kernel on your grid: 5 x 5 → 3 x 3"]
-    figure = charts(at)["conv.animation"]
-    assert figure["frames"][0]["data"][-1]["text"][0].endswith("= <b>6</b>")
+    player = players(at)["conv.animation"]
+    assert player["equations"][0].endswith("= <b>6</b>")

@@ -27,7 +27,7 @@ def test_sections_are_closed_at_first_and_draw_no_chart(open_page, charts, monke
     assert charts(at) == {}  # no plotly.js before the grids are drawn in a fresh tab
     assert compared == []
     assert len([c for image in at.get("image") for c in image.captions]) == 2  # the grids
-    assert [e.label.split(":")[0] for e in at.expander][-3:] == [
+    assert [e.label.split(":")[0] for e in at.main.expander][-3:] == [
         "Max vs average pooling on the same input",
         "Step by step",
         "Global average pooling",
@@ -107,7 +107,7 @@ def test_tinyvgg_pooling_layers(open_page, text, charts):
     )
 
 
-def test_resnet18_pooled_vector_has_512_bars(open_page, text, charts, array):
+def test_resnet18_pooled_vector_has_512_bars(open_page, text, charts, players, array):
     at = open_page("pooling", **OPEN, model="resnet18", sample="chelsea")
 
     assert not at.exception
@@ -131,28 +131,19 @@ def test_resnet18_pooled_vector_has_512_bars(open_page, text, charts, array):
     np.testing.assert_allclose(z_avg[0, 0], z_in.mean(), rtol=1e-5)
 
     # The step view shows what avgpool computes: one window, the whole 7 x 7 map, averaged.
-    figure = charts(at)["pool.steps"]
-    assert figure["layout"]["title"]["text"] == "Global average pooling: 7 x 7 → 1 x 1"
-    assert len(figure["frames"]) == 1
-    assert _equation(figure, 0).startswith("y[0, 0] = mean of the 49 values = <b>")
-    assert "#d62728" not in _marker_colors(figure)  # no kept cell: nothing is a maximum
-    steps_in = array(figure["data"][0]["z"]).astype(float)
-    steps_out = next(array(t["z"]) for t in figure["data"] if t.get("xaxis") == "x2")
+    player = players(at)["pool.steps"]
+    assert player["title"] == "Global average pooling: 7 x 7 → 1 x 1"
+    assert len(player["labels"]) == 1
+    assert player["equations"][0].startswith("y[0, 0] = mean of the 49 values = <b>")
+    assert player["kept"] == []  # no kept cell: nothing is a maximum
+    steps_in, steps_out = (np.array(p["values"], dtype=float) for p in player["panels"])
     assert steps_in.shape == (7, 7)
     np.testing.assert_allclose(steps_out.astype(float), [[steps_in.mean()]], rtol=1e-4)
     assert "Channel #0 of avgpool's input, the whole map." in text(at.caption)
     assert any(c.startswith("Checked against what avgpool computed") for c in text(at.caption))
 
 
-def _equation(figure: dict, frame: int) -> str:
-    return figure["frames"][frame]["data"][-1]["text"][0]
-
-
-def _marker_colors(figure: dict) -> list:
-    return [t.get("marker", {}).get("line", {}).get("color") for t in figure["data"]]
-
-
-def test_step_view_max_pooling_of_lenet5_s2(open_page, text, charts, array, monkeypatch):
+def test_step_view_max_pooling_of_lenet5_s2(open_page, text, players, monkeypatch):
     drawn = []
     monkeypatch.setattr(animation, "pool_gif", lambda *args: drawn.append(args) or b"GIF89a")
     at = open_page("pooling", **OPEN)
@@ -161,14 +152,15 @@ def test_step_view_max_pooling_of_lenet5_s2(open_page, text, charts, array, monk
     assert "Step by step: the window, the value kept, the output" in [e.label for e in at.expander]
     (where,) = [c for c in text(at.caption) if c.startswith("Channel #0 of features.s2")]
     assert where.endswith("rows 8–19, columns 8–19 of the 28 x 28 map.")
-    figure = charts(at)["pool.steps"]
-    assert len(figure["frames"]) == 36  # a 12 x 12 crop pooled 2 x 2, stride 2
-    z_in = array(figure["data"][0]["z"]).astype(float)
-    z_out = next(array(t["z"]) for t in figure["data"] if t.get("xaxis") == "x2").astype(float)
+    player = players(at)["pool.steps"]
+    assert len(player["labels"]) == 36  # a 12 x 12 crop pooled 2 x 2, stride 2
+    z_in, z_out = (np.array(p["values"], dtype=float) for p in player["panels"])
     assert z_in.shape == (12, 12)
     np.testing.assert_allclose(z_out, windows(z_in, 2).max(axis=2), rtol=1e-4)
-    assert _equation(figure, 0).startswith("y[0, 0] = max(")
-    assert figure["layout"]["title"]["text"].startswith("Max pooling 2 x 2, stride 2")
+    for (r, c), value in zip(player["kept"], z_out.ravel(), strict=True):
+        assert z_in[r, c] == value  # the circled cell is the maximum kept
+    assert player["equations"][0].startswith("y[0, 0] = max(")
+    assert player["title"].startswith("Max pooling 2 x 2, stride 2")
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download the animation (GIF)" in labels
     assert drawn == []  # the GIF is drawn when its button is pressed, not on every run

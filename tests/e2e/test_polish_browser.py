@@ -1,4 +1,4 @@
-"""What a class sees at 1280 x 720: charts that show whole labels and square grid cells."""
+"""What a class sees at 1280 x 720: charts that show whole labels, square and readable grids."""
 
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ TICKS = """(plot, axis) => {
     return {chart: box(plot), ticks: ticks.map(t => [t.textContent, box(t)])};
 }"""
 
-# The first heatmap of a plotly chart: its drawn size in pixels and its grid (rows, columns).
-FIRST_GRID = """(plot) => {
-    const trace = plot._fullData.find(t => t.type === 'heatmap');
-    const image = plot.querySelector('.hm image');
-    const r = image.getBoundingClientRect();
-    return {width: r.width, height: r.height, rows: trace.z.length, cols: trace.z[0].length};
+# The step player's input grid: its drawn size in pixels, its grid and its numbers' font size.
+INPUT_GRID = """(player) => {
+    const canvas = player.querySelector('canvas[data-role=input]');
+    const r = canvas.getBoundingClientRect();
+    return {width: r.width, height: r.height, font: Number(canvas.dataset.font)};
 }"""
 
 
@@ -51,15 +50,15 @@ def test_shape_chart_names_channels_in_full_inside_the_chart(app: App) -> None:
     expect_no_exception(page)
 
 
-def test_step_animation_cells_are_square(app: App) -> None:
+def test_step_animation_cells_are_square_and_readable_on_a_projector(app: App) -> None:
     app.page.set_viewport_size(PROJECTOR)
     page = app.open("/convolution")
-    chart = main(page).locator(".js-plotly-plot").first
-    expect(chart).to_be_visible()
+    player = main(page).get_by_test_id("stepPlayer").first
+    expect(player).to_have_attribute("data-step", "0")
 
-    grid = chart.evaluate(FIRST_GRID)
+    grid = player.evaluate(INPUT_GRID)
 
-    cell_w, cell_h = grid["width"] / grid["cols"], grid["height"] / grid["rows"]
-    assert (grid["rows"], grid["cols"]) == (5, 5)  # the worked example's input
-    assert abs(cell_w - cell_h) <= 1.5, (cell_w, cell_h)
+    cell_w, cell_h = grid["width"] / 5, grid["height"] / 5  # the worked example's 5 x 5 input
+    assert abs(cell_w - cell_h) <= 1, (cell_w, cell_h)
+    assert grid["font"] >= 16  # numbers a class can read from the back of the room
     expect_no_exception(page)

@@ -1,15 +1,12 @@
-"""Tests for cnnviz.figures.animation: frames, windows, the equation line, GIFs, sizes."""
+"""Tests for cnnviz.figures.animation: the player's steps, windows, products, equations, GIFs."""
 
 from __future__ import annotations
 
 import io
 import itertools
 import json
-import re
 
 import numpy as np
-import plotly.graph_objects as go
-import plotly.io as pio
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -20,16 +17,17 @@ from cnnviz.figures.animation import (
     CELL,
     MAX_FRAMES,
     WINDOW,
+    StepPlayer,
     cell_text,
-    conv_animation,
     conv_equation,
     conv_gif,
+    conv_player,
     frame_positions,
     map_image,
     number,
-    pool_animation,
     pool_equation,
     pool_gif,
+    pool_player,
 )
 from cnnviz.steps import WORKED_EXAMPLE, conv_steps, kernel, pool_steps, pool_steps_for
 
@@ -38,103 +36,68 @@ def worked(**kwargs: int) -> object:
     return conv_steps(WORKED_EXAMPLE, kernel("vertical_edge"), **kwargs)
 
 
-def moving(spec: dict, color: str) -> int:
-    """Position in a frame's data of the moving line trace drawn in ``color``."""
-    frame = spec["frames"][0]
-    for position, index in enumerate(frame["traces"]):
-        trace = spec["data"][index]
-        if trace.get("line", {}).get("color") == color:
-            return position
-    raise AssertionError(f"no moving trace in {color}")
+def browser_products(player: StepPlayer, step: int) -> np.ndarray:
+    """What the browser's player computes for the products grid (step_player.js, products())."""
+    top, left = player.boxes[step][:2]
+    x = np.nan_to_num(player.panel("input").values)  # padding cells hold 0
+    d, k = player.dilation, player.kernel
+    window = x[top : top + d * (k - 1) + 1 : d, left : left + d * (k - 1) + 1 : d]
+    return window * player.panel("kernel").values
 
 
-def box(trace: dict) -> tuple[float, float, float, float]:
-    """(left, top, right, bottom) of a rectangle trace, in cell coordinates."""
-    xs = [v for v in trace["x"] if v is not None]
-    ys = [v for v in trace["y"] if v is not None]
-    return min(xs), min(ys), max(xs), max(ys)
+def test_worked_example_steps_windows_and_cells() -> None:
+    player = conv_player(worked())
+    assert list(player.labels) == [f"{i},{j}" for i in range(3) for j in range(3)]
+    assert player.boxes[0] == (0, 0, 3, 3)  # top-left 3x3
+    assert player.boxes[-1] == (2, 2, 3, 3)  # bottom-right 3x3
+    assert player.cells[4] == (1, 1)  # the centre output cell
+    assert [p.role for p in player.panels] == ["input", "kernel", "products", "output"]
+    data = json.loads(json.dumps(player.data()))  # JSON-ready, as the component receives it
+    assert data["labels"] == list(player.labels)
+    assert data["colours"]["window"] == WINDOW
+    assert data["colours"]["cell"] == CELL
 
 
-def test_worked_example_frames_windows_and_cells() -> None:
-    spec = conv_animation(worked()).to_dict()
-    frames = spec["frames"]
-    assert [f["name"] for f in frames] == [f"{i},{j}" for i in range(3) for j in range(3)]
-    window, cell = moving(spec, WINDOW), moving(spec, CELL)
-    assert box(frames[0]["data"][window]) == (-0.5, -0.5, 2.5, 2.5)  # top-left 3x3
-    assert box(frames[-1]["data"][window]) == (1.5, 1.5, 4.5, 4.5)  # bottom-right 3x3
-    assert box(frames[4]["data"][cell]) == (0.5, 0.5, 1.5, 1.5)  # the centre output cell
-    slider = spec["layout"]["sliders"][0]
-    assert [s["args"][0] for s in slider["steps"]] == [[f["name"]] for f in frames]
-    buttons = spec["layout"]["updatemenus"][0]["buttons"]
-    assert [b["label"] for b in buttons] == ["▶ Play", "❚❚ Pause"]
-
-
-def test_output_is_drawn_once_with_the_conv2d_values() -> None:
-    spec = conv_animation(worked()).to_dict()
-    heatmaps = [t for t in spec["data"] if t["type"] == "heatmap"]
-    output = next(t for t in heatmaps if t["xaxis"] == "x4")
+def test_output_panel_holds_the_conv2d_values() -> None:
+    player = conv_player(worked())
+    output = player.panel("output")
     expected = F.conv2d(
         torch.tensor(np.array(WORKED_EXAMPLE))[None, None],
         torch.tensor(kernel("vertical_edge"))[None, None],
     )[0, 0]
-    np.testing.assert_array_equal(np.array(output["z"], dtype=float), expected.numpy())
-    assert output["text"][0] == ["6", "−9", "−8"]
-    assert output["textfont"]["size"] >= 20  # readable on a projector
-    # Frames carry only the moving pieces, never the whole output again.
-    for frame in spec["frames"]:
-        assert all(len(d.get("z", [])) <= 3 for d in frame["data"])
-
-
-def rectangles_area(trace: dict) -> float:
-    """Total area of the rectangles of a trace (runs of points separated by None)."""
-    area, run = 0.0, []
-    for x, y in [*zip(trace["x"], trace["y"], strict=True), (None, None)]:
-        if x is None:
-            if run:
-                xs, ys = zip(*run, strict=True)
-                area += (max(xs) - min(xs)) * (max(ys) - min(ys))
-            run = []
-        else:
-            run.append((x, y))
-    return area
-
-
-def test_cover_hides_exactly_the_cells_not_computed_yet() -> None:
-    spec = conv_animation(worked()).to_dict()
-    cover = moving(spec, CELL) + 1
-    for done, frame in enumerate(spec["frames"], start=1):
-        assert rectangles_area(frame["data"][cover]) == 9 - done
-    first = spec["frames"][0]["data"][cover]
-    assert box(first) == (-0.5, -0.5, 2.5, 2.5)
+    np.testing.assert_array_equal(output.values, expected.numpy())
+    assert output.texts[0] == ("6", "−9", "−8")
+    assert output.low == -output.high  # diverging around zero: white is 0
 
 
 def test_products_and_equation_follow_the_step() -> None:
     result = worked()
-    spec = conv_animation(result, activation="relu").to_dict()
-    frame = spec["frames"][1]  # output (0, 1)
-    products = np.array(frame["data"][0]["z"])
-    np.testing.assert_array_equal(products, WORKED_EXAMPLE[:3, 1:4] * kernel("vertical_edge"))
-    equation = frame["data"][-1]["text"][0]
+    player = conv_player(result, activation="relu")
+    np.testing.assert_array_equal(
+        browser_products(player, 1), WORKED_EXAMPLE[:3, 1:4] * kernel("vertical_edge")
+    )
+    equation = player.equations[1]  # output (0, 1)
     assert equation.startswith("y[0, 1] = 2·1 + 3·0 + 3·(−1) + 5·1")
     assert "= <b>−9</b>" in equation
     assert equation.endswith("ReLU(−9) = <b>0</b>")
-    assert any(t["xaxis"] == "x5" and t["type"] == "heatmap" for t in spec["data"])
+    assert player.panels[-1].title == "after ReLU"
+    np.testing.assert_array_equal(player.panels[-1].values, np.maximum(result.output[0], 0))
 
 
 def test_padding_stride_and_dilation_move_the_window() -> None:
     result = worked(stride=2, padding=1, dilation=2)
     assert result.out_shape == (2, 2)
-    spec = conv_animation(result).to_dict()
-    window = moving(spec, WINDOW)
-    assert box(spec["frames"][0]["data"][window]) == (-0.5, -0.5, 4.5, 4.5)  # spans 5 cells
-    assert box(spec["frames"][-1]["data"][window]) == (1.5, 1.5, 6.5, 6.5)
-    taps = spec["frames"][-1]["data"][window + 1]
-    assert sorted(zip(taps["y"], taps["x"], strict=True)) == [
-        (r, c) for r in (2, 4, 6) for c in (2, 4, 6)
-    ]
-    padding = [t for t in spec["data"] if t.get("hovertemplate") == "padding<extra></extra>"]
-    assert len(padding) == 1
-    assert sum(v == 0.0 for row in padding[0]["z"] for v in row) == 7 * 7 - 5 * 5
+    player = conv_player(result)
+    assert player.boxes[0] == (0, 0, 5, 5)  # the dilated 3x3 kernel spans 5 cells
+    assert player.boxes[-1] == (2, 2, 5, 5)
+    assert (player.dilation, player.kernel) == (2, 3)
+    for step in range(player.steps):  # the browser's products are the step's products
+        i, j = player.cells[step]
+        np.testing.assert_array_equal(browser_products(player, step), result.step(i, j).products[0])
+    padded = player.panel("input")
+    assert np.isnan(padded.values).sum() == 7 * 7 - 5 * 5
+    assert padded.texts[0][0] == ""
+    assert padded.pad_text == "0"
 
 
 def test_multichannel_equation_adds_the_channel_sums() -> None:
@@ -147,65 +110,55 @@ def test_multichannel_equation_adds_the_channel_sums() -> None:
     assert first.endswith(f"= <b>{number(step.channel_sums[2])}</b>")
     assert second.startswith("y[1, 0] = ")
     assert second.endswith(f"+ bias 1 = <b>{number(step.total)}</b>")
+    player = conv_player(result, channel=2)
+    assert player.panel("input").title == "input (channel 2 of 3)"
+    np.testing.assert_array_equal(player.panel("kernel").values, result.weight[0, 2])
 
 
 def test_large_inputs_are_thinned_and_stay_light() -> None:
     for side in (28, 64):
         result = conv_steps(np.random.default_rng(side).random((side, side)), kernel("sobel_x"))
-        figure = conv_animation(result)
-        spec = figure.to_dict()
+        player = conv_player(result)
         positions, every = frame_positions(*result.out_shape)
-        assert len(spec["frames"]) == len(positions) <= MAX_FRAMES
+        assert player.steps == len(positions) <= MAX_FRAMES
         assert every == (2 if side == 28 else 4)
-        assert len(pio.to_json(figure, validate=False)) < 1_000_000
-        prefix = spec["layout"]["sliders"][0]["currentvalue"]["prefix"]
-        assert f"every {'2nd' if side == 28 else '4th'} row and column" in prefix
+        assert len(json.dumps(player.data())) < 400_000
+        assert f"every {'2nd' if side == 28 else '4th'} row and column" in player.note
 
 
-def test_figure_is_valid_plotly() -> None:
-    """The dicts skip plotly's validation for speed; check once that plotly accepts them."""
-    pooled = pool_steps(np.arange(36.0).reshape(6, 6), "max", 2)
-    for figure in (conv_animation(worked(padding=1), activation="tanh"), pool_animation(pooled)):
-        spec = figure.to_dict()
-        checked = go.Figure(spec)
-        assert len(checked.frames) == len(spec["frames"])
-        assert json.loads(figure.to_json())["frames"][0]["name"] == "0,0"
-
-
-def test_pool_animation_circles_the_kept_value() -> None:
+def test_pool_player_marks_the_kept_value() -> None:
     x = np.random.default_rng(3).random((8, 8))
     result = pool_steps(x, "max", 2)
-    spec = pool_animation(result).to_dict()
-    assert len(spec["frames"]) == 16
-    marker = 1  # window, then the chosen-cell marker
-    for frame, (i, j) in zip(spec["frames"], np.ndindex(4, 4), strict=True):
-        r, c = frame["data"][marker]["y"][0], frame["data"][marker]["x"][0]
+    player = pool_player(result)
+    assert player.steps == 16
+    for (r, c), (i, j) in zip(player.kept, np.ndindex(4, 4), strict=True):
         assert x[r, c] == result.output[0, i, j] == x[2 * i : 2 * i + 2, 2 * j : 2 * j + 2].max()
     assert pool_equation(result, 0, 0).startswith("y[0, 0] = max(")
+    assert player.equations[0] == pool_equation(result, 0, 0)
 
 
 def test_average_and_global_pooling_equations() -> None:
     x = np.array([[1.0, 2.0, 5.0, 0.0], [3.0, 4.0, 1.0, 1.0]])
     average = pool_steps(x, "avg", 2)
     assert pool_equation(average, 0, 0) == "y[0, 0] = (1 + 2 + 3 + 4) / 4 = <b>2.5</b>"
+    assert pool_player(average).kept == ()  # nothing is "kept" by an average
     glob = pool_steps(np.ones((9, 9)), "avg", None)
-    spec = pool_animation(glob).to_dict()
-    assert len(spec["frames"]) == 1
-    assert spec["layout"]["title"]["text"].startswith("Global average pooling")
+    player = pool_player(glob)
+    assert player.steps == 1
+    assert player.title.startswith("Global average pooling")
+    assert player.boxes[0] == (0, 0, 9, 9)
     assert pool_equation(glob, 0, 0) == "y[0, 0] = mean of the 81 values = <b>1</b>"
 
 
 def test_adaptive_windows_move_and_change_size() -> None:
     x = np.arange(25.0).reshape(5, 5)
     result = pool_steps_for(nn.AdaptiveAvgPool2d(3), x)  # windows of 2, 3 and 2 rows
-    spec = pool_animation(result).to_dict()
-    assert spec["layout"]["title"]["text"] == "Adaptive average pooling to 3 x 3: 5 x 5 → 3 x 3"
-    window = moving(spec, WINDOW)
-    boxes = [box(frame["data"][window]) for frame in spec["frames"]]
-    # (left, top, right, bottom) in cells: rows 0–1, 1–3, 3–4, and the same for the columns.
-    assert boxes[0] == (-0.5, -0.5, 1.5, 1.5)
-    assert boxes[4] == (0.5, 0.5, 3.5, 3.5)
-    assert boxes[8] == (2.5, 2.5, 4.5, 4.5)
+    player = pool_player(result)
+    assert player.title == "Adaptive average pooling to 3 x 3: 5 x 5 → 3 x 3"
+    # (top, left, height, width) in cells: rows 0–1, 1–3, 3–4, and the same for the columns.
+    assert player.boxes[0] == (0, 0, 2, 2)
+    assert player.boxes[4] == (1, 1, 3, 3)
+    assert player.boxes[8] == (3, 3, 2, 2)
     assert pool_equation(result, 1, 1) == (
         "y[1, 1] = (6 + 7 + 8 + 11 + 12 + 13 + 16 + 17 + 18) / 9 = <b>12</b>"
     )
@@ -214,12 +167,10 @@ def test_adaptive_windows_move_and_change_size() -> None:
 def test_marker_sits_on_the_kept_cell_of_a_padded_layer() -> None:
     x = np.random.default_rng(5).normal(size=(6, 6))
     result = pool_steps_for(nn.MaxPool2d(3, 2, 1), x)
-    spec = pool_animation(result).to_dict()
-    assert (
-        spec["layout"]["title"]["text"] == "Max pooling 3 x 3, stride 2, padding 1: 6 x 6 → 3 x 3"
-    )
-    for frame, (i, j) in zip(spec["frames"], np.ndindex(3, 3), strict=True):
-        r, c = frame["data"][1]["y"][0], frame["data"][1]["x"][0]  # padded coordinates
+    player = pool_player(result)
+    assert player.title == "Max pooling 3 x 3, stride 2, padding 1: 6 x 6 → 3 x 3"
+    assert player.panel("input").pad_text == "−∞"
+    for (r, c), (i, j) in zip(player.kept, np.ndindex(3, 3), strict=True):  # padded coordinates
         assert (
             result.padded[0, r, c]
             == x[max(0, 2 * i - 1) : 2 * i + 2, max(0, 2 * j - 1) : 2 * j + 2].max()
@@ -236,11 +187,15 @@ def test_average_equation_divides_by_what_counts() -> None:
     assert pool_equation(not_counted, 0, 0) == "y[0, 0] = (1 + 2 + 3 + 4) / 4 = <b>2.5</b>"
     big = pool_steps_for(nn.AdaptiveAvgPool2d(1), np.ones((56, 56)))
     assert pool_equation(big, 0, 0) == "y[0, 0] = mean of the 3136 values = <b>1</b>"
-    assert (
-        pool_animation(big)
-        .to_dict()["layout"]["title"]["text"]
-        .startswith("Global average pooling: 56 x 56 → 1 x 1")
-    )
+    assert pool_player(big).title.startswith("Global average pooling: 56 x 56 → 1 x 1")
+
+
+def test_player_data_is_plain_json_with_nan_as_null() -> None:
+    player = conv_player(worked(padding=1), activation="tanh")
+    data = player.data()
+    text = json.dumps(data, allow_nan=False)  # no NaN or numpy types reach the browser
+    assert json.loads(text)["panels"][0]["values"][0][0] is None  # a padding cell
+    assert len(data["equations"]) == len(data["boxes"]) == len(data["cells"]) == player.steps
 
 
 def test_gif_has_a_frame_per_step_and_loops() -> None:
@@ -291,30 +246,3 @@ def test_frame_positions_thin_rows_and_columns(limit: int, every: int) -> None:
     assert positions[0] == (0, 0)
     assert len(positions) <= limit
     assert positions == [(i, j) for i in range(0, 10, every) for j in range(0, 7, every)]
-
-
-AXIS_ID = re.compile(r"^[xy]([2-9]|[1-9]\d+)?$")  # plotly.js ids: x, x2, x3... (no "x1")
-
-
-@pytest.mark.parametrize(
-    "spec",
-    [
-        conv_animation(conv_steps(WORKED_EXAMPLE, kernel("sobel_x"))).to_dict(),
-        pool_animation(pool_steps(np.arange(49.0).reshape(7, 7), "max", 3, 2, 1)).to_dict(),
-    ],
-    ids=["conv", "pool"],
-)
-def test_axis_references_are_plotly_ids(spec: dict) -> None:
-    """Every panel's cells stay square: plotly.js ignores a ``scaleanchor`` that names no axis
-    (``"x1"``), which stretched the first panel's cells into wide rectangles."""
-    layout = spec["layout"]
-    keys = {k for k in layout if k.startswith(("xaxis", "yaxis"))}
-    ids = {("x" if k.startswith("x") else "y") + k[5:] for k in keys}
-    assert all(AXIS_ID.match(i) for i in ids)
-    for trace in spec["data"]:
-        assert {trace["xaxis"], trace["yaxis"]} <= ids
-    for key in keys:
-        for field in ("anchor", "scaleanchor"):
-            if field in layout[key]:
-                assert layout[key][field] in ids
-    assert layout["yaxis"]["scaleanchor"] == "x"  # the first panel: square cells

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from cnnviz.figures.animation.conv import _speed
-from cnnviz.figures.animation.frames import (
-    CELL,
-    LIGHT_BLUES,
-    MAX_FRAMES,
-    AnimatedFigure,
-    _Builder,
-    _cell_trace,
-    _cell_traces,
-    _cover_trace,
-    _factor,
-    _Grid,
-    _rect,
-    _text_trace,
-    _window_trace,
-    frame_positions,
-    number,
-)
-from cnnviz.figures.labels import ordinal
+from cnnviz.figures.animation.frames import MAX_FRAMES, _factor, frame_positions, number
+from cnnviz.figures.animation.player import StepPlayer, panel, speed, thinning_note
 from cnnviz.steps import PoolSteps
 
-__all__ = ["pool_animation", "pool_equation"]
+__all__ = ["pool_equation", "pool_player"]
 
 
 def pool_equation(steps: PoolSteps, row: int, col: int, channel: int = 0) -> str:
@@ -48,58 +31,38 @@ def pool_equation(steps: PoolSteps, row: int, col: int, channel: int = 0) -> str
     return f"{where} = (sum of the {len(values)} values) / {divisor} = <b>{number(step.value)}</b>"
 
 
-def pool_animation(
+def pool_player(
     steps: PoolSteps, channel: int = 0, max_frames: int = MAX_FRAMES, frame_ms: int | None = None
-) -> AnimatedFigure:
+) -> StepPlayer:
     """The pooling window sliding over one map: the kept cell circled (max), output filling in.
 
     Args:
         steps: From :func:`cnnviz.steps.pool_steps`, :func:`~cnnviz.steps.pool_steps_for` or
             :func:`~cnnviz.steps.pool_patch`.
         channel: The map animated.
-        max_frames: At most this many frames (see :func:`frame_positions`).
-        frame_ms: Milliseconds per frame when playing.
+        max_frames: At most this many steps (see :func:`frame_positions`).
+        frame_ms: Milliseconds per step when playing.
     """
     rows, cols = steps.out_shape
     kind = "max" if steps.kind == "max" else "average"
-    grids = [
-        _Grid("input", steps.padded[channel], LIGHT_BLUES, pad=steps.is_padding,
-              pad_text="−∞" if steps.kind == "max" else "0"),
-        _Grid(f"{kind} pooling output", steps.output[channel], LIGHT_BLUES),
-    ]  # fmt: skip
-    h, w = steps.in_shape
-    title = f"{steps.settings.describe().capitalize()}: {h} x {w} → {rows} x {cols}"
-    b = _Builder(grids, title)
-    b.add(_window_trace(*_rect(*steps.window_box(0, 0))), col=1)
-    if steps.kind == "max":
-        b.add(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "hoverinfo": "skip",
-                "marker": {
-                    "size": 30,
-                    "color": "rgba(0,0,0,0)",
-                    "line": {"color": CELL, "width": 4},
-                },
-            },
-            col=1,
-        )
-    b.add(_cell_trace(), 2)
-    b.add(_cover_trace(), 2)
-    b.add(_text_trace(), 1, text_strip=True)
+    panels = (
+        panel("input", "input", steps.padded[channel], steps.is_padding,
+               pad_text="−∞" if steps.kind == "max" else "0"),
+        panel("output", f"{kind} pooling output", steps.output[channel]),
+    )  # fmt: skip
     positions, every = frame_positions(rows, cols, max_frames)
-    frames = []
-    for i, j in positions:
-        step = steps.step(i, j, channel)
-        box = _rect(*steps.window_box(i, j))
-        data: list[dict] = [dict(zip(("x", "y"), box, strict=True))]
-        if step.kept is not None:
-            data.append({"x": [step.kept[1]], "y": [step.kept[0]]})
-        data.extend(_cell_traces(i, j, rows, cols))
-        data.append({"text": [pool_equation(steps, i, j, channel)]})
-        frames.append((f"{i},{j}", data))
-    note = (
-        f"every {ordinal(every)} row and column of {rows * cols} positions; " if every > 1 else ""
-    )
-    return b.animate(frames, _speed(len(frames), frame_ms), note)
+    kept = []
+    if steps.kind == "max":
+        for i, j in positions:
+            cell = steps.step(i, j, channel).kept
+            kept.append(cell if cell is not None else steps.window_origin(i, j))
+    h, w = steps.in_shape
+    return StepPlayer(
+        kind="pool",
+        title=f"{steps.settings.describe().capitalize()}: {h} x {w} → {rows} x {cols}",
+        panels=panels, labels=tuple(f"{i},{j}" for i, j in positions),
+        boxes=tuple(steps.window_box(i, j) for i, j in positions), cells=tuple(positions),
+        equations=tuple(pool_equation(steps, i, j, channel) for i, j in positions),
+        kept=tuple(kept), frame_ms=speed(len(positions), frame_ms),
+        note=thinning_note(every, rows * cols),
+    )  # fmt: skip
