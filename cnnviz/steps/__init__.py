@@ -11,6 +11,9 @@
 * :func:`first_conv_name`: the one definition of a network's first convolution.
 * :func:`activation_curve` / :func:`activation_effect`: an activation and its derivative, and
   what it does to a real layer's pre-activation maps.
+* :func:`batch_norm_stats` / :func:`dropout_steps`: the layers that act differently while
+  training, on a real layer's numbers; :func:`translation`: shifted copies of an image, their
+  maps and predictions; :func:`dense_param_count`: a fully connected layer's parameters.
 * :func:`softmax_steps`: logits -> exp -> normalize, with a temperature.
 * :func:`pytorch_code`: the same settings as code to paste into a notebook.
 """
@@ -26,6 +29,8 @@ from cnnviz.steps.activation import (
     preactivation_layers,
 )
 from cnnviz.steps.arithmetic import (
+    dense_param_count,
+    dense_param_count_formula,
     output_size,
     output_size_formula,
     param_count,
@@ -64,6 +69,13 @@ from cnnviz.steps.pool_layers import (
 from cnnviz.steps.pool_windows import PoolKind, PoolSettings, pool_settings
 from cnnviz.steps.pooling import PoolStep, PoolSteps, pool_steps, pool_steps_for, windows_steps
 from cnnviz.steps.softmax import SoftmaxSteps, probe_logits, softmax_steps
+from cnnviz.steps.training_layers import (
+    BatchNormStats,
+    DropoutSteps,
+    batch_norm_stats,
+    dropout_steps,
+)
+from cnnviz.steps.translation import Shifted, Translation, shift_image, translation
 
 __all__ = [
     "KERNELS",
@@ -71,8 +83,10 @@ __all__ = [
     "WORKED_EXAMPLE",
     "ActivationCurve",
     "ActivationEffect",
+    "BatchNormStats",
     "ConvStep",
     "ConvSteps",
+    "DropoutSteps",
     "LayerPatch",
     "PoolKind",
     "PoolPatch",
@@ -80,18 +94,24 @@ __all__ = [
     "PoolStep",
     "PoolSteps",
     "PoolingComparison",
+    "Shifted",
     "SoftmaxSteps",
+    "Translation",
     "activate",
     "activation_curve",
     "activation_effect",
     "activation_label",
     "activation_names",
+    "batch_norm_stats",
     "compare_pooling",
     "conv_layer_input",
     "conv_layers",
     "conv_steps",
+    "dense_param_count",
+    "dense_param_count_formula",
     "digest",
     "digit_grid",
+    "dropout_steps",
     "filter_image",
     "first_conv",
     "first_conv_name",
@@ -113,7 +133,9 @@ __all__ = [
     "preactivation_layers",
     "probe_logits",
     "pytorch_code",
+    "shift_image",
     "softmax_steps",
     "steps_from_padded",
+    "translation",
     "windows_steps",
 ]

@@ -12,7 +12,14 @@ import math
 
 from cnnviz.errors import InputError
 
-__all__ = ["output_size", "output_size_formula", "param_count", "param_count_formula"]
+__all__ = [
+    "dense_param_count",
+    "dense_param_count_formula",
+    "output_size",
+    "output_size_formula",
+    "param_count",
+    "param_count_formula",
+]
 
 
 def output_size(
@@ -121,3 +128,31 @@ def param_count_formula(
     per_group = f"{in_channels}/{groups}" if groups > 1 else f"{in_channels}"
     plus = " + 1" if bias else ""
     return f"({kernel}·{kernel}·{per_group}{plus})·{out_channels} = {total:,}"
+
+
+def dense_param_count(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int:
+    """Learnable numbers of a fully connected layer from every input value to every output
+    value (one weight per pair, one bias per output): ``(N_in + 1) · N_out``.
+
+    Set beside :func:`param_count` it shows parameter sharing: a convolution reuses one small
+    kernel at every position, a fully connected layer with the same input and output shapes
+    learns a separate weight for every pair of positions.
+
+    Args:
+        in_shape: Input shape, e.g. (C_in, H, W).
+        out_shape: Output shape, e.g. (C_out, H', W').
+
+    Raises:
+        InputError: A shape with a size below 1.
+    """
+    if not in_shape or not out_shape or min(*in_shape, *out_shape) < 1:
+        raise InputError("Every size of both shapes must be at least 1.")
+    return (math.prod(in_shape) + 1) * math.prod(out_shape)
+
+
+def dense_param_count_formula(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> str:
+    """:func:`dense_param_count` with the numbers filled in, e.g.
+    ``(1·32·32 + 1)·(6·28·28) = 4,821,600``."""
+    total = dense_param_count(in_shape, out_shape)
+    ins, outs = "·".join(map(str, in_shape)), "·".join(map(str, out_shape))
+    return f"({ins} + 1)·({outs}) = {total:,}"

@@ -105,3 +105,81 @@ def test_preactivation_layers_of_lenet5() -> None:
     effect = steps.activation_effect(p.layer("features.c1"), "relu")
     np.testing.assert_allclose(effect.after, p.layer("features.act1").output, atol=1e-6)
     assert 0 < effect.zeroed < 1
+
+
+def digit_samples() -> list:
+    return [cnnviz.load_sample(f"digit_{d}") for d in range(10)]
+
+
+def test_batch_norm_statistics_by_the_formula() -> None:
+    model = cnnviz.load_model("lenet5")
+    stats = steps.batch_norm_stats(model, digit_samples(), "features.c1")
+    maps = np.stack(
+        [cnnviz.probe(model, image).layer("features.c1").output for image in digit_samples()]
+    ).astype(np.float64)  # independent: ten probes, not one batch
+    mean, var = maps.mean(axis=(0, 2, 3)), maps.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(stats.before_mean, mean, atol=1e-5)
+    np.testing.assert_allclose(stats.before_std, np.sqrt(var), atol=1e-5)
+    # training mode: (x - mean) / sqrt(var + eps) per channel -> mean 0, std sqrt(var/(var+eps))
+    np.testing.assert_allclose(stats.train_mean, 0, atol=1e-9)
+    np.testing.assert_allclose(stats.train_std, np.sqrt(var / (var + 1e-5)), atol=1e-6)
+    # evaluation mode with a fresh norm (running mean 0, variance 1): x / sqrt(1 + eps)
+    np.testing.assert_allclose(stats.eval_mean, mean / np.sqrt(1 + 1e-5), atol=1e-5)
+    assert stats.norm.startswith("a fresh")
+
+
+def test_batch_norm_uses_the_models_own_and_leaves_it_alone() -> None:
+    model = cnnviz.load_model("resnet_small", "random")
+    bn = model.module.features.stem.bn
+    before = {k: v.clone() for k, v in bn.state_dict().items()}
+    stats = steps.batch_norm_stats(model, digit_samples()[:4], "features.stem.conv")
+    assert stats.norm == "the model's own features.stem.bn"
+    for k, v in bn.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+    assert not any(m.training for m in model.module.modules())
+    # eval with running mean 0 / var 1 and gamma 1, beta 0 (untrained): scaled by 1/sqrt(1+eps)
+    np.testing.assert_allclose(stats.eval_mean, stats.before_mean / np.sqrt(1 + 1e-5), atol=1e-6)
+
+
+def test_dropout_masks_in_training_and_none_in_evaluation() -> None:
+    values = np.linspace(1, 2, 4000)
+    d = steps.dropout_steps(values, 0.3, seed=1)
+    np.testing.assert_array_equal(d.eval, values)
+    assert abs((~d.kept).mean() - 0.3) < 0.03
+    np.testing.assert_allclose(d.train[d.kept], values[d.kept] / 0.7)
+    assert not d.train[~d.kept].any()
+    same = steps.dropout_steps(values, 0.3, seed=1)
+    np.testing.assert_array_equal(same.kept, d.kept)
+    # PyTorch's own dropout drops about as many and scales survivors the same way
+    torch_out = torch.nn.functional.dropout(torch.from_numpy(values), 0.3, training=True).numpy()
+    kept = torch_out != 0
+    assert abs((~kept).mean() - 0.3) < 0.03
+    np.testing.assert_allclose(torch_out[kept], values[kept] / 0.7)
+    with pytest.raises(InputError):
+        steps.dropout_steps(values, 1.0)
+
+
+def test_parameter_sharing_counts_by_hand() -> None:
+    assert steps.param_count(5, 1, 6) == 156
+    assert steps.dense_param_count((1, 32, 32), (6, 28, 28)) == (1024 + 1) * 4704
+    assert steps.dense_param_count_formula((1, 32, 32), (6, 28, 28)).endswith("= 4,821,600")
+
+
+def test_translation_shifts_the_maps_and_keeps_the_prediction_near_the_centre() -> None:
+    model = cnnviz.load_model("lenet5")
+    image = cnnviz.load_sample("digit_3")
+    t = steps.translation(model, image, "features.c1", range(-10, 11))
+    home = cnnviz.probe(model, image)
+    np.testing.assert_allclose(t.at(0).maps, home.layer("features.c1").output, atol=1e-5)
+    assert t.at(0).prediction.index == home.predictions[0].index
+    # equivariance: away from the borders, the maps of a 2-pixel shift are the maps shifted by 2
+    np.testing.assert_allclose(t.at(2).maps[:, :, 4:24], t.at(0).maps[:, :, 2:22], atol=1e-5)
+    low, high = t.stable
+    assert low <= -1
+    assert high >= 1
+    for item in t.shifted:
+        kept = item.prediction.index == home.predictions[0].index
+        assert kept or not low <= item.shift <= high
+    shifted = np.asarray(steps.shift_image(home.image, 3))
+    np.testing.assert_array_equal(shifted[:, 3:], np.asarray(home.image)[:, :-3])
+    assert not shifted[:, :3].any()
