@@ -7,13 +7,14 @@ with an empty ``TORCH_HOME``, so the default model is LeNet-5 with random weight
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,17 +75,23 @@ def _read_log(log: Any) -> str:
     return log.read()
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start the app on a free localhost port; yield its base URL; stop it at the end."""
-    torch_home = tmp_path_factory.mktemp("torch_home")
+@contextlib.contextmanager
+def serve(torch_home: Path, port: int | None = None, **extra_env: str) -> Iterator[str]:
+    """Run ``streamlit run serve.py`` on localhost; yield its base URL; stop it.
+
+    Args:
+        torch_home: The server's ``TORCH_HOME``.
+        port: The port (default a free one): the same port again restarts "the same" server.
+        **extra_env: More environment variables for the server (e.g. ``CNNVIZ_SHARED``).
+    """
     env = {
         **os.environ,
         "TORCH_HOME": str(torch_home),
         "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        **extra_env,
     }
-    port = _free_port()
+    port = port or _free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", "serve.py",
         "--server.headless", "true",
@@ -124,6 +131,21 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start the app on a free localhost port; yield its base URL; stop it at the end."""
+    with serve(tmp_path_factory.mktemp("torch_home")) as url:
+        yield url
+
+
+@pytest.fixture
+def server() -> Callable[..., contextlib.AbstractContextManager[str]]:
+    """``with server(torch_home, port, CNNVIZ_X="1") as url:`` a server of the test's own (to
+    restart it, or to give it other settings); ``server.free_port()`` picks a port."""
+    serve.free_port = _free_port  # type: ignore[attr-defined]
+    return serve
 
 
 @pytest.fixture

@@ -1,0 +1,96 @@
+"""Classroom in a real browser: the Compare page's columns, a shared model's link after a
+server restart, and the lesson's next / previous."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from browser import App, expect_no_exception, main, wait_for_app
+from playwright.sync_api import Browser, expect
+
+import cnnviz
+from cnnviz.models.store import STORE_ENV, ModelStore
+
+pytestmark = pytest.mark.e2e
+
+
+def test_compare_page_shows_three_models_in_three_columns(app: App) -> None:
+    page = app.open("/compare?models=lenet5,tinyvgg,resnet18")
+
+    expect_no_exception(page)
+    names = ["LeNet-5 (1998)", "TinyVGG (2020)", "ResNet-18 (2015)"]
+    headings = [page.get_by_role("heading", name=n) for n in names]
+    boxes = []
+    for heading in headings:
+        expect(heading).to_be_visible()
+        boxes.append(heading.bounding_box())
+    assert [round(b["y"]) for b in boxes] == [round(boxes[0]["y"])] * 3  # one row
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]  # three columns, left to right
+    column = main(page).get_by_test_id("stColumn").filter(has=headings[2])
+    expect(column.get_by_text("Grad-CAM at layer4", exact=False)).to_be_visible()
+    expect(main(page).get_by_test_id("stDataFrame")).to_be_visible()
+
+
+def _biased_lenet(tmp_path: Path) -> tuple[bytes, str]:
+    """A LeNet-5 checkpoint of our own that says "4" to every image, whatever it is."""
+    model = cnnviz.load_model("lenet5", "random")
+    state = model.module.state_dict()
+    last = [k for k in state if k.endswith(".bias")][-1]
+    state[last] = torch.zeros_like(state[last])
+    state[last][4] = 30.0  # every logit but this one is small next to it
+    model.module.load_state_dict(state)
+    buffer = io.BytesIO()
+    cnnviz.save_checkpoint(model, buffer)
+    return buffer.getvalue(), "4"
+
+
+def test_a_shared_link_opens_the_model_after_a_server_restart(
+    browser: Browser, server, tmp_path: Path
+) -> None:
+    store = tmp_path / "shared"
+    data, label = _biased_lenet(tmp_path)
+    ref = ModelStore(store).share(data).ref
+    port = server.free_port()
+    path = f"/feature_maps?model=lenet5&weights={ref}&sample=digit_3"
+
+    for _restart in range(2):  # the same link on a new server, then on a restarted one
+        with server(tmp_path / "torch_home", port, **{STORE_ENV: str(store)}) as url:
+            context = browser.new_context(viewport={"width": 1280, "height": 1200})
+            try:
+                page = context.new_page()
+                page.set_default_timeout(90_000)
+                page.goto(url + path)
+                wait_for_app(page)
+                expect_no_exception(page)
+                shared = main(page).get_by_text(f"Shared with the class ({ref}", exact=False)
+                expect(shared).to_be_visible()
+                top = main(page).get_by_test_id("stProgress").first
+                expect(top).to_contain_text(re.compile(rf"^{label} — 100%"))
+            finally:
+                context.close()
+
+
+def test_an_unknown_shared_link_says_so(app: App) -> None:
+    page = app.open("/feature_maps?model=lenet5&weights=shared-AAAAAAAAAAAAAAAA")
+    expect(main(page).get_by_test_id("stAlertContentError")).to_contain_text(
+        "There is no shared model 'shared-AAAAAAAAAAAAAAAA' on this server"
+    )
+
+
+def test_lesson_next_and_previous(app: App) -> None:
+    page = app.open("/?lesson=how_a_cnn_sees&step=1&model=lenet5&sample=digit_3")
+    expect(main(page).get_by_text("step 1 of 12", exact=False)).to_be_visible()
+
+    main(page).get_by_role("button", name="▶").click()
+    expect(main(page).locator("h1").first).to_have_text("Convolution")
+    expect(main(page).get_by_text("step 2 of 12", exact=False)).to_be_visible()
+    assert "step=2" in page.url
+
+    main(page).get_by_role("button", name="◀").click()
+    expect(main(page).get_by_text("step 1 of 12", exact=False)).to_be_visible()
+    wait_for_app(page)
+    expect_no_exception(page)
