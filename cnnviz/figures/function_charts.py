@@ -9,9 +9,15 @@ import numpy as np
 import plotly.graph_objects as go
 
 from cnnviz.explain import Maximization
-from cnnviz.steps import ActivationCurve, SoftmaxSteps
+from cnnviz.steps import ActivationCurve, SoftmaxSteps, Translation
 
-__all__ = ["activation_figure", "climb_figure", "softmax_figure", "success_figure"]
+__all__ = [
+    "activation_figure",
+    "climb_figure",
+    "softmax_figure",
+    "success_figure",
+    "translation_figure",
+]
 
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
@@ -110,6 +116,34 @@ def success_figure(
         title="How many digits flip as epsilon grows",
         xaxis_title="epsilon (largest change per pixel, 0..1)",
         yaxis={"range": [0, 1.05], "tickformat": ".0%", "title": "flipped"},
+        margin=MARGIN,
+        height=300,
+    )
+    return fig
+
+
+def translation_figure(t: Translation, marked: int) -> go.Figure:
+    """The probability of the unshifted image's class for every shift, each point labelled with
+    the class the network chose there; the stable range shaded."""
+    home = t.at(0).prediction
+    shifts = [x.shift for x in t.shifted]
+    probabilities = [
+        x.prediction.probability if x.prediction.index == home.index else 0.0 for x in t.shifted
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=shifts, y=probabilities, mode="lines+markers+text",
+            text=[x.prediction.label for x in t.shifted], textposition="top center",
+            hovertemplate="shift %{x} px: says %{text}<extra></extra>",
+        )
+    )  # fmt: skip
+    low, high = t.stable
+    fig.add_vrect(x0=low - 0.5, x1=high + 0.5, fillcolor="#2ca02c", opacity=0.12, line_width=0)
+    fig.add_vline(x=marked, line={"color": "#d62728", "dash": "dot"})
+    fig.update_layout(
+        title=f"“{home.label}” holds from {low} to {high} pixels",
+        xaxis_title="shift to the right (pixels)",
+        yaxis={"range": [0, 1.1], "tickformat": ".0%", "title": f"p({home.label})"},
         margin=MARGIN,
         height=300,
     )

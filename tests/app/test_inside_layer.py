@@ -60,3 +60,44 @@ def test_activation_section_graphs_the_function_and_counts_zeros(open_page, char
     assert metrics["Zeroed"] == "0%"
     captions = [c for image in at.get("image") for c in image.captions]
     assert any("after sigmoid" in c for c in captions)
+
+
+def test_batch_norm_table_and_dropout_masks(open_page, charts, array):
+    at = open_page("inside_layer", **DIGIT, **{"inside.norms": "true"})
+
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "mean, training" in d.value.columns)
+    assert len(table) == 6  # LeNet-5's c1 channels
+    assert np.allclose(table["mean, training"], 0, atol=1e-3)
+    assert np.allclose(table["std, training"], 1, atol=1e-2)
+    digits = [cnnviz.load_sample(f"digit_{d}") for d in range(10)]
+    expected = steps.batch_norm_stats(cnnviz.load_model("lenet5"), digits, "features.c1")
+    np.testing.assert_allclose(table["mean before"], expected.before_mean.round(3))
+
+    rows = array(charts(at)["inside.dropout_chart"]["data"][0]["z"]).reshape(4, -1)
+    before, kept, train, evaluated = rows
+    np.testing.assert_allclose(evaluated, before)  # evaluation mode: no mask
+    np.testing.assert_allclose(train, before * kept / 0.5)  # training: survivors x 1/(1-p)
+    assert 0 < kept.mean() < 1
+    at.slider(key="inside.dropout_p").set_value(0.0).run()
+    rows = array(charts(at)["inside.dropout_chart"]["data"][0]["z"]).reshape(4, -1)
+    assert rows[1].all()
+
+
+def test_parameter_sharing_and_translation(open_page, charts, array):
+    at = open_page("inside_layer", **DIGIT, **{"inside.sharing": "true"})
+
+    assert not at.exception
+    sharing = next(m.value for m in at.markdown if "fully connected, same input" in m.value)
+    assert "(5·5·1 + 1)·6 = 156" in sharing
+    assert "(1·32·32 + 1)·(6·28·28) = 4,821,600" in sharing
+    chart = charts(at)["inside.shift_chart"]["data"][0]
+    shifts = array(chart["x"])
+    assert list(shifts) == list(range(-10, 11))
+    assert chart["text"][10] == "3"
+    at.slider(key="inside.shift").set_value(3).run()
+    assert not at.exception
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert any(c.startswith("shifted 3 px: says") for c in captions)
+    zf = next(d.value for d in at.dataframe if "first layer" in d.value.columns)
+    assert list(zf["output side (224 input)"].str.split("= ").str[-1]) == ["55", "110"]
