@@ -31,8 +31,11 @@ def controls(model: cnnviz.Model, probe: cnnviz.Probe) -> tuple[str, tuple[int, 
     """Layer, which channels (the first few) and how many optimization steps."""
     choices = layer_choices(model, probe)
     a, b, c = st.columns([3, 2, 2])
+    names = list(choices)
     layer = a.selectbox(
-        "Layer", list(choices), key=f"{PAGE}.layer", format_func=choices.get,
+        "Layer", names, index=max(0, len(names) - 2), key=f"{PAGE}.layer",
+        format_func=choices.get, help="Starts on the last convolution: its channels look for "
+        "larger, more telling patterns than the first layer's 5x5 strokes.",
     )  # fmt: skip
     count = probe.layer(layer).shape[0]
     small = model.spec.input_size <= 64

@@ -8,10 +8,11 @@ DIGIT = {"model": "lenet5", "sample": "digit_3"}
 def test_grid_of_first_layer_channels_and_their_climb(open_page, charts, array):
     at = open_page("feature_vis", **DIGIT, **{"fv.climb": "true"})
     assert not at.exception
+    assert at.selectbox(key="fv.layer").value == "features.c3"  # the last convolution first
+    at.selectbox(key="fv.layer").set_value("features.c1").run()
     at.select_slider(key="fv.steps").set_value(32).run()
 
     assert not at.exception
-    assert at.selectbox(key="fv.layer").value == "features.c1"
     assert any("6 pictures optimized together, 32 steps each" in c.value for c in at.caption)
     traces = charts(at)["fv.climb_chart"]["data"]
     assert [t["name"] for t in traces] == [f"channel {c}" for c in range(6)]
