@@ -8,6 +8,7 @@ ends the run after the current batch (status ``"stopped"``) and keeps the model 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import math
@@ -25,7 +26,8 @@ from torch import nn
 from cnnviz.data import Dataset, load_dataset
 from cnnviz.errors import InputError
 from cnnviz.figures.labels import plural
-from cnnviz.models import MODELS, Model, build_module, load_model
+from cnnviz.models import MODELS, Model, ModelSpec, build_module, load_model
+from cnnviz.models.checkpoints import head_layer
 from cnnviz.nets import ACTIVATIONS, Variant
 from cnnviz.training.augment import AUGMENTATIONS, augment
 from cnnviz.training.divergence import DivergenceWatch, diverged_message
@@ -81,9 +83,9 @@ class TrainConfig:
         return Variant(self.activation, self.batch_norm, self.dropout)
 
 
-def _normalize(x: torch.Tensor, model_name: str) -> torch.Tensor:
+def _normalize(x: torch.Tensor, model_name: str | ModelSpec) -> torch.Tensor:
     """0..255 pixels (uint8 or float) -> the architecture's normalized input."""
-    spec = MODELS[model_name]
+    spec = MODELS[model_name] if isinstance(model_name, str) else model_name
     mean = torch.tensor(spec.mean).view(1, -1, 1, 1)
     std = torch.tensor(spec.std).view(1, -1, 1, 1)
     return (x.float() / 255.0 - mean) / std
@@ -110,7 +112,7 @@ def _scheduler(
 
 
 def _evaluate(
-    module: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, arch: str
+    module: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int, arch: str | ModelSpec
 ) -> tuple[float, float]:
     module.eval()
     loss, correct = 0.0, 0
@@ -130,8 +132,13 @@ def _snapshot(module: nn.Module, frozen: frozenset[str] = frozenset()) -> dict[s
     }
 
 
-def _check(config: TrainConfig) -> None:
-    if config.arch not in MODELS:
+def _check(config: TrainConfig, base: Model | None = None) -> None:
+    if base is not None:
+        if not config.transfer or not config.variant.is_default:
+            raise InputError(
+                "Your own model trains by transfer learning only (transfer=True, its own layers)."
+            )
+    elif config.arch not in MODELS:
         raise InputError(f"There is no architecture called '{config.arch}'.")
     if config.epochs < 1 or config.batch_size < 1 or not config.lr > 0:
         raise InputError("Epochs, batch size and learning rate must be positive.")
@@ -148,6 +155,8 @@ def _check(config: TrainConfig) -> None:
             f"There is no augmentation called '{unknown[0]}'; choose from "
             f"{', '.join(AUGMENTATIONS)}."
         )
+    if base is not None:
+        return
     if not config.variant.is_default and (config.transfer or MODELS[config.arch].is_torchvision):
         raise InputError(
             "Activation, batch norm and dropout can be changed only when training one of our "
@@ -160,19 +169,31 @@ def _check(config: TrainConfig) -> None:
         )
 
 
-def _transfer_module(config: TrainConfig, num_classes: int) -> tuple[nn.Module, str, str]:
-    """The architecture with its trained weights frozen and a new last layer.
+def _transfer_module(
+    config: TrainConfig, num_classes: int, base: Model | None = None
+) -> tuple[nn.Module, str, str]:
+    """The architecture (or your own ``base`` model, copied) with its trained weights frozen and
+    a new last layer (a ``Linear``, or a 1x1 convolution where that is the head).
 
     Returns:
         The module, the name of its new last layer, and where the frozen weights came from.
     """
-    base = load_model(config.arch, weights="auto")
-    module = base.module
-    head_name = [name for name, m in module.named_modules() if isinstance(m, nn.Linear)][-1]
+    if base is None:
+        base = load_model(config.arch, weights="auto")
+        module = base.module
+    else:
+        module = copy.deepcopy(base.module)  # the shared model stays as it is
+    head_name = head_layer(module)
+    if head_name is None:
+        raise InputError(f"{base.spec.label} has no last Linear or 1x1 convolution to replace.")
     old = module.get_submodule(head_name)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        head = nn.Linear(old.in_features, num_classes)
+        head = (
+            nn.Linear(old.in_features, num_classes)
+            if isinstance(old, nn.Linear)
+            else nn.Conv2d(old.in_channels, num_classes, 1)
+        )
     module.set_submodule(head_name, head)
     for name, param in module.named_parameters():
         param.requires_grad_(name.startswith(head_name + "."))
@@ -199,6 +220,7 @@ def train(
     *,
     data: Dataset | None = None,
     stop: threading.Event | None = None,
+    base: Model | None = None,
     **options: Any,
 ) -> Iterator[TrainEvent]:
     """Train ``config.arch`` on ``config.dataset``, yielding events as it goes.
@@ -209,6 +231,8 @@ def train(
         data: An already loaded :class:`cnnviz.data.Dataset` at the model's input size
             (default: load ``config.dataset``).
         stop: Set it (from another thread) to end the run after the current batch.
+        base: Your own model (:func:`cnnviz.Model.from_module`, an ONNX file, timm) to train by
+            transfer instead of ``config.arch``: a copy with a new head, the rest frozen.
 
     Yields:
         :class:`StepEvent` after each batch, :class:`EpochEvent` after each epoch, and one
@@ -223,8 +247,8 @@ def train(
             here: the caller gets the kept model and the history in the DoneEvent.
     """
     config = replace(config or TrainConfig(), **options)
-    _check(config)
-    spec = MODELS[config.arch]
+    _check(config, base)
+    spec = base.spec if base is not None else MODELS[config.arch]
     if data is None:
         data = load_dataset(
             config.dataset, size=spec.input_size, channels=spec.channels,
@@ -233,7 +257,7 @@ def train(
     train_x, val_x = data.train_x, data.val_x
     head, origin = None, ""
     if config.transfer:
-        module, head, origin = _transfer_module(config, len(data.classes))
+        module, head, origin = _transfer_module(config, len(data.classes), base)
     else:
         module = build_module(
             config.arch, num_classes=len(data.classes), seed=config.seed, variant=config.variant
@@ -262,7 +286,7 @@ def train(
             x, y = train_x[index], data.train_y[index]
             if config.augment:
                 x = augment(x, config.augment, generator)
-            logits = module(_normalize(x, config.arch))
+            logits = module(_normalize(x, spec))
             loss = F.cross_entropy(logits, y)
             loss_value = float(loss.detach())
             if watch.update(loss_value):
@@ -289,7 +313,7 @@ def train(
                 break
         if status != "done":
             break
-        val_loss, val_accuracy = _evaluate(module, val_x, data.val_y, 256, config.arch)
+        val_loss, val_accuracy = _evaluate(module, val_x, data.val_y, 256, spec)
         event = EpochEvent(
             epoch, config.epochs, loss_sum / max(1, len(order)), correct / max(1, len(order)),
             val_loss, val_accuracy, _snapshot(module, frozen),
@@ -309,18 +333,20 @@ def train(
     if head is not None:
         message += f" Only the new last layer ({head}) learned; the rest kept its {origin}."
         module.requires_grad_(True)
-    yield DoneEvent(status, message, _as_model(module, config, data, message), tuple(history))
+    model = _as_model(module, config, data, message, spec)
+    yield DoneEvent(status, message, model, tuple(history))
 
 
-def _as_model(module: nn.Module, config: TrainConfig, data: Dataset, message: str) -> Model:
+def _as_model(
+    module: nn.Module, config: TrainConfig, data: Dataset, message: str, spec: ModelSpec
+) -> Model:
     digest = hashlib.sha256(
         b"".join(t.detach().reshape(-1).view(torch.uint8).numpy().tobytes()
                  for t in module.state_dict().values())
     ).hexdigest()[:12]  # fmt: skip
     source = f"Trained in cnnviz on {data.name}. {message}"
     return Model(
-        module.eval(), MODELS[config.arch], data.classes, "trained", source,
-        f"{config.arch}:trained:{digest}",
+        module.eval(), spec, data.classes, "trained", source, f"{spec.name}:trained:{digest}",
     )  # fmt: skip
 
 

@@ -179,3 +179,33 @@ def test_a_factory_with_weights_and_labels_files(factory_package: Path) -> None:
 def test_a_factory_that_fails_gets_one_sentence(factory_package: Path, target, match) -> None:
     with pytest.raises(ModelError, match=match):
         from_factory(target)
+
+
+def test_transfer_training_of_your_own_model_trains_only_a_new_head(branchy) -> None:
+    from cnnviz.data import load_dataset
+    from cnnviz.training import DoneEvent, train
+
+    data = load_dataset("shapes", size=32, channels=3, count=120, seed=0)
+    before = {k: v.clone() for k, v in branchy.module.state_dict().items()}
+    events = list(train(epochs=1, batch_size=32, transfer=True, data=data, base=branchy))
+    done = events[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.status == "done"
+    trained = done.model
+    assert trained.labels == data.classes
+    assert trained.input_size == branchy.input_size
+    assert trained.module.fc.out_features == len(data.classes)
+    after = trained.module.state_dict()
+    for key, value in before.items():  # the shared model is untouched, the body kept frozen
+        torch.testing.assert_close(branchy.module.state_dict()[key], value)
+        if not key.startswith("fc."):
+            torch.testing.assert_close(after[key], value)
+    assert "Only the new last layer (fc) learned" in done.message
+    assert cnnviz.probe(trained, cnnviz.load_sample("chelsea")).predictions[0].label in data.classes
+
+
+def test_your_own_model_trains_by_transfer_only(branchy) -> None:
+    from cnnviz.training import train
+
+    with pytest.raises(cnnviz.InputError, match="transfer learning only"):
+        next(train(epochs=1, transfer=False, base=branchy))
