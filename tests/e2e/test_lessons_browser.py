@@ -1,0 +1,46 @@
+"""The lessons in a real browser: softmax and its temperature, what a channel looks for, and an
+attack that flips a digit."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser import App, expect_loaded, expect_no_exception, main
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+
+def test_softmax_feature_visualization_and_an_attack(app: App) -> None:
+    page = app.open("/inside_layer?model=lenet5&sample=digit_3")
+    expect(
+        main(page).get_by_role("heading", name="Softmax: from scores to probabilities")
+    ).to_be_visible()
+    expect(main(page).locator(".js-plotly-plot").first).to_be_visible()
+    expect(main(page).get_by_text("Softmax at temperature 1", exact=False).first).to_be_visible()
+    slider = main(page).get_by_role("slider").first
+    slider.focus()
+    slider.press("End")  # the hottest temperature
+    expect(main(page).get_by_text("Softmax at temperature 10", exact=False).first).to_be_visible()
+    expect_no_exception(page)
+
+    page = app.open("/feature_vis?model=lenet5&sample=digit_3")
+    grid = main(page).get_by_test_id("stImage").first
+    expect_loaded(grid)
+    expect(main(page).get_by_text(re.compile(r"^16 pictures optimized together"))).to_be_visible()
+    expect_no_exception(page)
+
+    page = app.open("/adversarial?model=lenet5&sample=digit_3")
+    expect(main(page).get_by_text("Still", exact=False).first).to_be_visible()
+    main(page).get_by_text("PGD (10 small steps)").click()
+    epsilon = main(page).get_by_role("slider").first
+    epsilon.focus()
+    epsilon.press("End")  # epsilon 0.3
+    expect(main(page).get_by_text("Flipped", exact=False).first).to_be_visible(timeout=60_000)
+    main(page).get_by_text("Success rate over the bundled digits").click()
+    expect(page).to_have_url(re.compile(r"[?&]adv\.rates=true"))
+    chart = main(page).locator(".js-plotly-plot").first
+    expect(chart).to_be_visible(timeout=120_000)
+    expect(main(page).get_by_text("How many digits flip", exact=False).first).to_be_visible()
+    expect_no_exception(page)
