@@ -261,6 +261,9 @@ class TrainJob:
                 "server log.",
             )
         finally:
+            if self.process is not None and self.process.is_alive():
+                self.process.kill()  # the job failed here: no child may train on unwatched
+                self.process.join(POLL_S * 20)
             if reader is not None:
                 reader.close()
             self._slots.release()
