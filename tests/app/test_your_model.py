@@ -125,3 +125,16 @@ def test_the_operator_s_model_is_in_every_session_s_sidebar(
     assert "app_zoo_for_cnnviz:small" in at.selectbox(key="model").options
     assert text(at.subheader)[0] == "Output of 0 (Conv2d): 5 x 222 x 222 (C x H x W)"
     assert any("Class names from labels.json." in c for c in captions(at))
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["home", "convolution", "pooling", "inside_layer", "feature_vis", "adversarial", "compare",
+     "training"],
+)  # fmt: skip
+def test_every_other_page_runs_on_an_uploaded_onnx_model(open_page, text, page) -> None:
+    at = choose_onnx(open_page(page, sample="chelsea"), to_onnx(small_cnn(), side=32))
+
+    assert not at.exception
+    assert not [e for e in text(at.error) if "Something went wrong" in e]
+    assert at.selectbox(key="model").value == "onnx"
