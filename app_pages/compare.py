@@ -3,6 +3,7 @@
 import streamlit as st
 
 import cnnviz.ui as ui
+from cnnviz.ui import compare_views as cv
 
 st.title("Compare architectures")
 st.caption(
@@ -24,3 +25,8 @@ with ui.error_boundary("the comparison"):
     if found:
         ui.compare_shapes(found)
     ui.compare_table(names)
+
+line = ui.section("The architecture line: LeNet-5 to EfficientNet, year by year", "compare.history")
+if line is not None:
+    with line, ui.error_boundary("the architecture line"):
+        cv.architecture_line()

@@ -27,7 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from cnnviz.errors import InputError
 from cnnviz.explain.layers import cam_layers
 from cnnviz.models import MODELS, Model, ModelSpec
-from cnnviz.models.registry import spec_of, tv_weights
+from cnnviz.models.registry import build, spec_of, tv_weights
 from cnnviz.probe import Layer, Probe
 from cnnviz.steps import first_conv_name
 
@@ -195,4 +195,80 @@ def row(f: Facts) -> dict[str, object]:
         "Latency (ms)": round(f.latency_ms, 1),
         "ImageNet top-1": f"{f.top1:.1f} %" if f.top1 is not None else "—",
         "ImageNet top-5": f"{f.top5:.1f} %" if f.top5 is not None else "—",
+    }
+
+
+PAPER_RESULTS = {
+    "lenet5": "99.2% on MNIST (LeCun et al., 1998: 0.8% test error, trained with distortions)",
+}
+"""Headline results from the papers, for the architectures torchvision publishes no weights of."""
+LINE = ("lenet5", "zfnet")
+"""Our nets that belong on the architecture line (the others are small teaching variants)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    """One architecture on the line from LeNet-5 to EfficientNet.
+
+    Attributes:
+        name: Registry name.
+        label: Human name.
+        year: Year of the paper.
+        weight_layers: Convolutions and fully connected layers (the depth).
+        params: Learned parameters.
+        idea: The key idea, in a sentence.
+        result: The headline result and where it comes from.
+    """
+
+    name: str
+    label: str
+    year: int
+    weight_layers: int
+    params: int
+    idea: str
+    result: str
+
+
+def _result(spec: ModelSpec) -> str:
+    if spec.name in PAPER_RESULTS:
+        return PAPER_RESULTS[spec.name]
+    if not spec.is_torchvision:
+        return "— (no published weights; cnnviz builds the layout)"
+    weights = tv_weights(spec)
+    metrics = weights.meta.get("_metrics", {}).get("ImageNet-1K", {})
+    if "acc@1" not in metrics:
+        return "—"
+    return f"{metrics['acc@1']:.1f}% ImageNet top-1 (torchvision's {weights.name} weights)"
+
+
+def architecture_line() -> tuple[Milestone, ...]:
+    """The classic architectures in order of their papers: depth, size, idea, headline result.
+
+    Each network is built on PyTorch's ``meta`` device (shapes only, no memory, no weights), so
+    the counts are exact and the whole line takes a few seconds; ImageNet accuracies are
+    torchvision's published ones for its default weights (the weights enum's ``meta``, offline).
+    """
+    rows = []
+    for spec in MODELS.values():
+        if not (spec.is_torchvision or spec.name in LINE):
+            continue
+        with torch.device("meta"):
+            module = build(spec)
+        params = sum(p.numel() for p in module.parameters())
+        rows.append(
+            Milestone(spec.name, spec.label, spec.year, weight_layers(module), params,
+                      spec.summary, _result(spec))
+        )  # fmt: skip
+    return tuple(sorted(rows, key=lambda m: m.year))
+
+
+def milestone_row(m: Milestone) -> dict[str, object]:
+    """One row of the architecture line's table, with readable units."""
+    return {
+        "Year": m.year,
+        "Model": m.label,
+        "Depth (weight layers)": m.weight_layers,
+        "Parameters": f"{m.params / 1e6:.1f} M" if m.params >= 1e5 else f"{m.params:,}",
+        "Key idea": m.idea,
+        "Headline result": m.result,
     }

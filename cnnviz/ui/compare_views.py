@@ -127,3 +127,18 @@ def compare_table(names: tuple[str, ...]) -> None:
         "5 forward passes of one image on this server, measured once; ImageNet accuracy as "
         "torchvision publishes it, shown only for its pretrained weights."
     )
+
+
+@st.cache_resource(show_spinner="Building every architecture (shapes only)…")
+def _line() -> tuple[compare.Milestone, ...]:
+    return compare.architecture_line()
+
+
+def architecture_line() -> None:
+    """The architecture line from LeNet-5 to EfficientNet, one row per paper (built once)."""
+    st.dataframe([compare.milestone_row(m) for m in _line()], hide_index=True, key="compare.line")
+    st.caption(
+        "Depth counts convolutions and fully connected layers; parameters are exact (each "
+        "network built without weights). ImageNet accuracies are torchvision's published ones "
+        "for its default weights (some trained with a newer recipe than the paper's)."
+    )

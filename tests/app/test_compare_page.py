@@ -44,3 +44,15 @@ def test_one_model_or_an_unknown_one_gets_a_sentence(open_page, text):
     at = open_page("compare", models="lenet5,nosuchnet")
     assert not at.exception
     assert text(at.error)[0].startswith("There is no model called 'nosuchnet'.")
+
+
+def test_the_architecture_line_opens_from_its_section(open_page):
+    at = open_page("compare", models="lenet5,tinyvgg", **{"compare.history": "true"})
+
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "Headline result" in d.value.columns)
+    assert table["Model"].iloc[0] == "LeNet-5"
+    assert "99.2% on MNIST" in table["Headline result"].iloc[0]
+    assert list(table["Year"]) == sorted(table["Year"])
+    zfnet = table[table["Model"] == "ZFNet"].iloc[0]
+    assert zfnet["Depth (weight layers)"] == 8

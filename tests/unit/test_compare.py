@@ -124,3 +124,27 @@ def test_shapes_compare_figure_shares_one_axis(random_model: Models) -> None:
     layers = [x for x in probes[0].layers if x.is_main and x.is_map]
     assert list(lenet_side.y) == [x.shape[1] for x in layers]
     assert list(lenet_channels.y) == [x.shape[0] for x in layers]
+
+
+def test_architecture_line_counts_and_results() -> None:
+    import torchvision
+
+    from cnnviz.nets import LeNet5
+
+    line = compare.architecture_line()
+    names = [m.name for m in line]
+    assert names[0] == "lenet5"
+    assert {"alexnet", "zfnet", "vgg16", "googlenet", "resnet18", "densenet121"} <= set(names)
+    assert [m.year for m in line] == sorted(m.year for m in line)
+    by_name = {m.name: m for m in line}
+    lenet = by_name["lenet5"]
+    real = LeNet5()
+    assert lenet.params == sum(p.numel() for p in real.parameters()) == 61_706
+    assert lenet.weight_layers == 5  # C1, C3, C5, F6, output
+    assert "99.2% on MNIST" in lenet.result
+    resnet = by_name["resnet18"]
+    weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+    assert resnet.params == weights.meta["num_params"]
+    assert f"{weights.meta['_metrics']['ImageNet-1K']['acc@1']:.1f}%" in resnet.result
+    assert by_name["zfnet"].result.startswith("—")
+    assert compare.milestone_row(resnet)["Parameters"] == "11.7 M"
