@@ -28,12 +28,16 @@ right.markdown(
     "the sidebar and draw one yourself. Then try ResNet-18 on the cat, or TinyVGG on a "
     "drawn shape. The URL keeps your choices, so you can share a view with a class."
 )
-a, b, c = st.columns(3)
+a, b, c, d = st.columns(4)
 a.page_link(
     "app_pages/convolution.py", label="Step through a convolution", icon=":material/blur_on:"
 )
 b.page_link("app_pages/feature_maps.py", label="Open the feature maps", icon=":material/grid_view:")
 c.page_link("app_pages/training.py", label="Train a network", icon=":material/model_training:")
+d.page_link(
+    "app_pages/home.py", label="Teach it: a guided lesson", icon=":material/school:",
+    query_params={"lesson": "how_a_cnn_sees", "step": "1"},
+)  # fmt: skip
 
 selection = ui.current_selection()
 if selection is not None:
