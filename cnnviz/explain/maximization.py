@@ -183,26 +183,28 @@ def maximize_channels(
     x = (0.5 + 0.05 * torch.randn(len(channels), c, h, w, generator=generator)).clamp(0, 1)
     jitter = max(1, h // 32) if opts.jitter is None else opts.jitter
     history = []
-    with model.lock, prepared(model.module):
-        x.requires_grad_(True)
-        optimizer = torch.optim.Adam([x], lr=opts.learning_rate)
-        for step in range(opts.steps):
-            dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator)
+    x.requires_grad_(True)
+    optimizer = torch.optim.Adam([x], lr=opts.learning_rate)
+    for step in range(opts.steps):
+        dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator)
+        # The lock is held one step at a time: other sessions' probes of this shared model
+        # take their turn between steps instead of waiting for the whole climb.
+        with model.lock, prepared(model.module):
             shifted = torch.roll(x, (int(dy), int(dx)), dims=(2, 3)) if jitter else x
             value = _activations(model, module, shifted, wanted)
-            history.append(value.detach())
             loss = -value.sum() + opts.smoothness * _total_variation(x) / (h * w)
             optimizer.zero_grad()
             loss.backward()
-            optimizer.step()
-            with torch.no_grad():
-                if opts.blur_every and (step + 1) % opts.blur_every == 0:
-                    x.copy_(_blur(x))
-                x.clamp_(0, 1)
-            if progress is not None:
-                progress((step + 1) / opts.steps)
+        history.append(value.detach())
+        optimizer.step()
         with torch.no_grad():
-            history.append(_activations(model, module, x, wanted))
+            if opts.blur_every and (step + 1) % opts.blur_every == 0:
+                x.copy_(_blur(x))
+            x.clamp_(0, 1)
+        if progress is not None:
+            progress((step + 1) / opts.steps)
+    with model.lock, prepared(model.module), torch.no_grad():
+        history.append(_activations(model, module, x, wanted))
     curves = torch.stack(history, dim=1).numpy()
     images = x.detach()
     return tuple(
