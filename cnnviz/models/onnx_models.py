@@ -102,6 +102,29 @@ def _image_input(model) -> tuple[int, int, int]:
     return int(sizes[1]), int(height), int(width)
 
 
+def _inline_constants(model) -> None:
+    """Turn ``Identity`` nodes over initializers into initializers of their own.
+
+    PyTorch's exporter shares equal weights (the zero biases of convolutions whose batch norm
+    it folded) through ``Identity`` nodes; onnx2torch reads a convolution's weights only from
+    initializers.
+    """
+    graph = model.graph
+    tensors = {t.name: t for t in graph.initializer}
+    kept = []
+    for node in graph.node:
+        if node.op_type == "Identity" and node.input and node.input[0] in tensors:
+            copy = graph.initializer.add()
+            copy.CopyFrom(tensors[node.input[0]])
+            copy.name = node.output[0]
+            tensors[copy.name] = copy
+        else:
+            kept.append(node)
+    if len(kept) != len(graph.node):
+        del graph.node[:]
+        graph.node.extend(kept)
+
+
 def _convert(model):
     from onnx2torch import convert
 
@@ -165,6 +188,7 @@ def load_onnx(
         onnx.checker.check_model(model)
     except Exception as error:  # ValidationError: a graph that breaks ONNX's own rules
         raise ModelError(f"This ONNX model is not valid ONNX ({str(error)[:120]}).") from error
+    _inline_constants(model)
     module = _convert(model)
     digest = hashlib.sha256(data).hexdigest()[:12]
     name = file_name or "model.onnx"

@@ -156,3 +156,37 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path, monkeypatch) -> 
     monkeypatch.setattr("cnnviz.limits.ONNX.__class__.max_bytes", property(lambda self: 100))
     with pytest.raises(ModelError, match="larger than 300 MB"):
         load_onnx(path)
+
+
+def test_weights_shared_through_identity_nodes_are_read() -> None:
+    """PyTorch's exporter shares equal weights through Identity nodes (onnx2torch reads a
+    convolution's bias only from an initializer)."""
+    net = small_cnn()
+    model = onnx.load_model_from_string(to_onnx(net))
+    conv = model.graph.node[0]
+    model.graph.node.insert(0, helper.make_node("Identity", [conv.input[2]], ["b1_shared"]))
+    conv.input[2] = "b1_shared"
+    converted = load_onnx(model.SerializeToString())
+    x = torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(converted.module(x), net(x), atol=1e-5, rtol=0)
+
+
+def test_a_resnet18_exported_by_pytorch_converts_and_matches() -> None:
+    import io
+    import warnings
+
+    import torchvision
+
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(num_classes=3).eval()
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(net, (torch.zeros(1, 3, 224, 224),), buffer, dynamo=False)
+    model = load_onnx(buffer.getvalue(), file_name="resnet18.onnx")
+    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(model.module(x), net(x), atol=1e-5, rtol=0)
+    assert model.input_size == (3, 224, 224)
+    assert cnnviz.explain(model, cnnviz.load_sample("chelsea")).heatmap.shape == (224, 224)
