@@ -4,8 +4,12 @@ import streamlit as st
 
 import cnnviz.ui as ui
 
-st.set_page_config(page_title="cnnviz — how a CNN sees", page_icon="🔍", layout="wide")
+st.set_page_config(
+    page_title="cnnviz — how a CNN sees", page_icon="🔍", layout="wide",
+    initial_sidebar_state=ui.sidebar_state(),  # collapsed in presenter mode (?present=1)
+)  # fmt: skip
 ui.configure_runtime()
+ui.presenter_toggle()
 ui.sidebar()
 page = st.navigation(
     [

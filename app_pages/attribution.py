@@ -18,16 +18,20 @@ model, probe = ui.page_start(
 sel = av.selection()
 
 with ui.error_boundary("the attribution map"):
-    left, right = st.columns([2, 3])
-    with left:
-        method = av.method_select("method")
-        with st.expander(f"How {METHODS[method].label} works", expanded=True, key="attr.how"):
-            av.method_help(method)  # a paragraph and a formula: cheap, so drawn even when closed
-    with right:
-        target = av.target_select(probe, model)
-        layer = av.layer_select(model) if METHODS[method].uses_layer else None
-        options = av.method_options(method)
-        colormap, opacity = av.view_controls()
+    with ui.settings():  # folded away in presenter mode
+        left, right = st.columns([2, 3])
+        with left:
+            method = av.method_select("method")
+            if not ui.presenting():  # the teacher explains it (and expanders do not nest)
+                with st.expander(
+                    f"How {METHODS[method].label} works", expanded=True, key="attr.how"
+                ):
+                    av.method_help(method)  # a paragraph and a formula: cheap, always drawn
+        with right:
+            target = av.target_select(probe, model)
+            layer = av.layer_select(model) if METHODS[method].uses_layer else None
+            options = av.method_options(method)
+            colormap, opacity = av.view_controls()
     main = av.compute(model, sel, method, target, layer, options)
     av.show(probe, main, colormap, opacity, "main")
 

@@ -18,13 +18,15 @@ model, probe = ui.page_start(
     "own numbers, adds the products up (plus a bias), and writes the sum into the output. "
     "Press Play, pause, or drag the slider.",
 )
-view = st.radio("View", list(VIEWS), format_func=VIEWS.get, horizontal=True, key="conv.view")
+controls = ui.settings()  # folded away in presenter mode
+view = controls.radio("View", list(VIEWS), format_func=VIEWS.get, horizontal=True, key="conv.view")
 
 with ui.error_boundary("the convolution"):
     if view == "steps":
-        x, described = views.conv_input()
-        weight, kernel_label = views.conv_kernel(model, x.shape[0])
-        settings = views.conv_settings()
+        with controls:
+            x, described = views.conv_input()
+            weight, kernel_label = views.conv_kernel(model, x.shape[0])
+            settings = views.conv_settings()
         result = steps.conv_steps(
             x, weight, settings.bias, settings.stride, settings.padding, settings.dilation
         )
@@ -33,8 +35,8 @@ with ui.error_boundary("the convolution"):
             f"{kernel_label[0].upper()}{kernel_label[1:]} on {described}{channels}: "
             f"{x.shape[1]} x {x.shape[2]} → {result.out_shape[0]} x {result.out_shape[1]}"
         )
-        views.formulas(result, (x.shape[1], x.shape[2]))
         views.animation_chart(result, settings, "conv.animation")
+        views.formulas(result, (x.shape[1], x.shape[2]))
         st.markdown("**Inspect one output position**")
         views.inspector(result, settings)
         # Nothing heavy inside (the GIF is drawn only when its button is pressed), so a closed

@@ -10,31 +10,36 @@ model, probe = ui.page_start(
     "Each convolution filter slides over its input and makes one map (a channel): bright where "
     "the filter's pattern is present. Step through the layers to watch maps shrink and multiply.",
 )
+presenting = ui.presenting()  # a projector shows the maps first; the rest waits in Settings
+controls = ui.settings()
 with ui.error_boundary("the feature maps"):
-    image_col, chart_col = st.columns([1, 2])
-    # Views are built once per server and shared (ui.shared): a class sees the same ones.
-    image_col.image(
-        ui.shared_jpeg(lambda: probe.image, probe, "input"), caption="The network's input",
-        width=220,
-    )  # fmt: skip
-    with chart_col:
-        ui.top_predictions(probe)
+    if not presenting:
+        image_col, chart_col = st.columns([1, 2])
+        # Views are built once per server and shared (ui.shared): a class sees the same ones.
+        image_col.image(
+            ui.shared_jpeg(lambda: probe.image, probe, "input"), caption="The network's input",
+            width=220,
+        )  # fmt: skip
+        with chart_col:
+            ui.top_predictions(probe)
 
-    layer = ui.layer_picker(probe, "fm", model=model)
+    layer = ui.layer_picker(probe, "fm", model=model, options=controls)
     shape = " x ".join(str(d) for d in layer.shape)
     kind = "C x H x W" if layer.is_map else "values"
     st.subheader(f"Output of {layer.name} ({layer.type_name}): {shape} ({kind})")
     st.caption(f"`{layer.description}` · receptive field {layer.receptive_field.describe()}")
     stats = layer.stats
-    cols = st.columns(5)
-    cols[0].metric("Parameters", f"{layer.params:,}")
-    cols[1].metric("Min", f"{stats.min:.3g}")
-    cols[2].metric("Max", f"{stats.max:.3g}")
-    cols[3].metric("Mean", f"{stats.mean:.3g}")
-    cols[4].metric("Zeros", f"{stats.zero_fraction:.0%}")
+    if not presenting:
+        cols = st.columns(5)
+        cols[0].metric("Parameters", f"{layer.params:,}")
+        cols[1].metric("Min", f"{stats.min:.3g}")
+        cols[2].metric("Max", f"{stats.max:.3g}")
+        cols[3].metric("Mean", f"{stats.mean:.3g}")
+        cols[4].metric("Zeros", f"{stats.zero_fraction:.0%}")
 
     if layer.is_map:
-        view = ui.channel_controls("fm", layer.shape[0])
+        with controls:
+            view = ui.channel_controls("fm", layer.shape[0])
         order = figures.channel_order(layer, view.order)[: view.limit]
         grid_key = ("grid", layer.name, tuple(order), view.colormap, view.scale)
         grid = ui.shared(

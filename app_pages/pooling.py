@@ -35,7 +35,8 @@ with ui.error_boundary("the pooling views"):
                 f"floor(i·{h}/{oh}) to ceil((i + 1)·{h}/{oh}) − 1 (columns alike): windows may "
                 "differ in size and overlap."
             )
-        view = ui.channel_controls("pool", c, shown=16)
+        with ui.settings():  # folded away in presenter mode
+            view = ui.channel_controls("pool", c, shown=16)
         order = figures.channel_order(layer, view.order)[: view.limit]
         grids = []
         for name, maps in (("before", layer.input), ("after", layer.output)):

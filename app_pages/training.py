@@ -13,7 +13,7 @@ DATASETS = ("digits", "shapes", "mnist", "fashion_mnist", "cifar10", "folder")
 ENDINGS = {"done": st.success, "stopped": st.warning, "diverged": st.error, "failed": st.error}
 
 st.title("Training")
-st.caption(
+ui.intro(
     "Train a network and watch it learn: the loss falls, the accuracy rises, and the first "
     "layer's filters turn from noise into edge and blob detectors. Our small nets learn from "
     "scratch; the big ImageNet ones by transfer learning. Training goes on while you look at "

@@ -5,6 +5,7 @@ Pages import this package and :mod:`cnnviz`, never torch, numpy or PIL (see DESI
 
 from cnnviz.ui.compare_views import compare_column, compare_models, compare_shapes, compare_table
 from cnnviz.ui.lesson_views import lesson_panel
+from cnnviz.ui.presenter import intro, presenter_toggle, presenting, settings, sidebar_state
 from cnnviz.ui.session import (
     Keys,
     cached_probe,
@@ -58,6 +59,7 @@ __all__ = [
     "dataset_preview",
     "epoch_scrubber",
     "error_boundary",
+    "intro",
     "layer_picker",
     "lesson_panel",
     "link_with_qr",
@@ -67,12 +69,16 @@ __all__ = [
     "page_run",
     "page_start",
     "png_download",
+    "presenter_toggle",
+    "presenting",
     "sample_gallery",
     "section",
+    "settings",
     "share_with_class",
     "shared",
     "shared_jpeg",
     "sidebar",
+    "sidebar_state",
     "tensorboard_logs",
     "tensorboard_option",
     "top_predictions",

@@ -10,6 +10,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 import cnnviz
 from cnnviz import figures, limits, steps
+from cnnviz.ui import presenter
 from cnnviz.ui.session import (
     ONNX_CHOICE,
     Keys,
@@ -146,6 +147,10 @@ def model_banner(model: cnnviz.Model, selection: Selection, untrained: str = "")
     when the weights are random, in the same warning)."""
     spec = model.spec
     year = f" ({spec.year})" if spec.year else ""
+    if presenter.presenting() and model.trained:  # one line on a projector
+        st.markdown(f"**{spec.label}**{year} · image: **{selection.image_label}** · "
+                    f":material/verified: trained")  # fmt: skip
+        return
     line = f"**{spec.label}**{year} — {spec.summary} · image: **{selection.image_label}**"
     st.markdown(line)
     if model.trained:
@@ -217,14 +222,16 @@ def layer_picker(
     page: str,
     layers: list[cnnviz.Layer] | None = None,
     model: cnnviz.Model | None = None,
+    options: DeltaGenerator | None = None,
 ) -> cnnviz.Layer:
     """Pick a layer, with previous/next buttons; lists the main layers unless asked for all.
 
     Starts on ``model``'s first convolution (:func:`cnnviz.steps.first_conv_name`, the one
-    definition of it) when it is listed, else on the first layer listed.
+    definition of it) when it is listed, else on the first layer listed. ``options``: where
+    the "every module" switch goes (default: above the picker).
     """
     if layers is None:
-        every = st.toggle(
+        every = (options or st).toggle(
             "List every module (norms, activations, dropout…)", key=f"{page}.every_module"
         )
         layers = [x for x in probe.layers if every or x.is_main]
@@ -358,7 +365,7 @@ def page_start(title: str, intro: str, untrained: str = "") -> tuple[cnnviz.Mode
         The model and its probe of the current image.
     """
     st.title(title)
-    st.caption(intro)
+    presenter.intro(intro)
     selection = current_selection()
     if selection is None:
         st.stop()

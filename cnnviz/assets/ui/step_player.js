@@ -193,7 +193,9 @@ export default function (component) {
       Math.max(3, p.cols, (p.role === "products" ? 0.45 : 0.3) * widest));
     const room = width - GAP * (ui.panels.length - 1) - 4;
     const total = weights.reduce((a, b) => a + b, 0);
-    const tallest = Math.max(200, Math.min(460, window.innerHeight * 0.55));
+    // A presenter's page sets a smaller share of the window (CSS --cnnviz-player-height).
+    const share = parseFloat(getComputedStyle(ui.root).getPropertyValue("--cnnviz-player-height"));
+    const tallest = Math.max(160, Math.min(460, window.innerHeight * (share || 0.55)));
     ui.panels.forEach((p, i) => {
       const across = (room * weights[i]) / total;
       p.cell = Math.max(3, Math.floor(Math.min(across / p.cols, tallest / p.rows, 84)));
