@@ -28,7 +28,10 @@ from urllib.parse import urlencode
 
 from cnnviz.errors import InputError
 
-PAGES = ("", "convolution", "feature_maps", "pooling", "attribution", "compare", "training")
+PAGES = (
+    "", "convolution", "feature_maps", "pooling", "inside_layer", "attribution", "feature_vis",
+    "adversarial", "compare", "training",
+)  # fmt: skip
 """The app's pages by URL path (``app.py``); ``""`` is Home."""
 LESSONS_DIR = Path(str(resources.files("cnnviz") / "assets" / "lessons"))
 MAX_STEPS = 100
