@@ -16,6 +16,9 @@ import math
 import os
 from pathlib import Path
 
+import torch
+from torch import nn
+
 from cnnviz.errors import ModelError
 from cnnviz.limits import ONNX
 from cnnviz.models.labels import Labels
@@ -79,8 +82,9 @@ def _check_limits(model) -> None:
                 )
 
 
-def _image_input(model) -> tuple[int, int, int]:
-    """(C, H, W) of the graph's one image input (N, C, H, W)."""
+def _image_input(model) -> tuple[tuple[int, int, int], bool]:
+    """(C, H, W) of the graph's one image input, and whether it is channels-last (N, H, W, C),
+    as Keras and TensorFlow exports (tf2onnx) take it."""
     graph = model.graph
     known = {t.name for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in known]
@@ -91,15 +95,28 @@ def _image_input(model) -> tuple[int, int, int]:
         )
     dims = inputs[0].type.tensor_type.shape.dim
     sizes = [d.dim_value if d.HasField("dim_value") else None for d in dims]
-    if len(sizes) != 4 or sizes[1] not in (1, 3):
+    last = len(sizes) == 4 and sizes[1] not in (1, 3) and sizes[3] in (1, 3)
+    if len(sizes) != 4 or (sizes[1] not in (1, 3) and not last):
         shape = " x ".join("?" if s is None else str(s) for s in sizes) or "no shape"
         raise ModelError(
-            f"This ONNX model's input is {shape}, not an image batch N x C x H x W with 1 or 3 "
-            "channels (a channels-last Keras export needs a transpose first)."
+            f"This ONNX model's input is {shape}, not an image batch (N x C x H x W, or "
+            "N x H x W x C) with 1 or 3 channels."
         )
-    height = sizes[2] or sizes[3] or DEFAULT_SIDE
-    width = sizes[3] or height
-    return int(sizes[1]), int(height), int(width)
+    channels, height, width = (sizes[3], sizes[1], sizes[2]) if last else sizes[1:]
+    height = height or width or DEFAULT_SIDE
+    width = width or height
+    return (int(channels), int(height), int(width)), last
+
+
+class ChannelsLast(nn.Module):
+    """Feeds a channels-last graph (a Keras or TensorFlow export) PyTorch's N x C x H x W."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.permute(0, 2, 3, 1))
 
 
 def _inline_constants(model) -> None:
@@ -181,7 +198,7 @@ def load_onnx(
         raise _too_large()
     model = _parse(data)
     _check_limits(model)
-    channels, height, width = _image_input(model)
+    (channels, height, width), channels_last = _image_input(model)
     import onnx
 
     try:
@@ -190,6 +207,8 @@ def load_onnx(
         raise ModelError(f"This ONNX model is not valid ONNX ({str(error)[:120]}).") from error
     _inline_constants(model)
     module = _convert(model)
+    if channels_last:
+        module = ChannelsLast(module)
     digest = hashlib.sha256(data).hexdigest()[:12]
     name = file_name or "model.onnx"
     norm = (

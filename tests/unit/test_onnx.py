@@ -136,7 +136,7 @@ def test_weights_in_external_files_are_refused() -> None:
         (b"\x00\x01garbage that is no protobuf" * 10, "not an ONNX model"),
         (b"", "not an ONNX model"),
         (to_onnx(small_cnn(), input_dims=["N", 16]), r"input is \? x 16, not an image batch"),
-        (to_onnx(small_cnn(), input_dims=["N", 16, 16, 3]), "not an image batch"),
+        (to_onnx(small_cnn(), input_dims=["N", 16, 16, 5]), "not an image batch"),
     ],
 )
 def test_corrupt_and_non_image_files_get_one_sentence(data: bytes, match: str) -> None:
@@ -190,3 +190,17 @@ def test_a_resnet18_exported_by_pytorch_converts_and_matches() -> None:
         torch.testing.assert_close(model.module(x), net(x), atol=1e-5, rtol=0)
     assert model.input_size == (3, 224, 224)
     assert cnnviz.explain(model, cnnviz.load_sample("chelsea")).heatmap.shape == (224, 224)
+
+
+def test_a_channels_last_graph_as_keras_exports_it_takes_the_image() -> None:
+    """tf2onnx keeps Keras' N x H x W x C input and transposes inside the graph."""
+    net = small_cnn()
+    model = onnx.load_model_from_string(to_onnx(net, input_dims=["N", 16, 16, 3]))
+    model.graph.input[0].name = "x_nhwc"
+    model.graph.node.insert(0, helper.make_node("Transpose", ["x_nhwc"], ["x"], perm=[0, 3, 1, 2]))
+    converted = load_onnx(model.SerializeToString())
+    assert converted.input_size == (3, 16, 16)
+    x = torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(converted.module(x), net(x), atol=1e-5, rtol=0)
+    assert cnnviz.explain(converted, cnnviz.load_sample("chelsea")).heatmap.shape == (16, 16)
