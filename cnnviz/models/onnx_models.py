@@ -175,8 +175,8 @@ def load_onnx(
     Args:
         source: The ``.onnx`` file or its bytes (weights inside the file).
         labels: Class names (default: ImageNet's for 1000 outputs, else numbered).
-        mean: Normalization mean per channel (default: ImageNet's for colour, 0.5 for grey: an
-            ONNX file does not say how its images were normalized).
+        mean: Normalization mean per channel, or one value for all (default: ImageNet's for
+            colour, 0.5 for grey: an ONNX file does not say how its images were normalized).
         std: Normalization standard deviation per channel (same defaults).
         file_name: The file's name for the page.
 
@@ -211,8 +211,14 @@ def load_onnx(
         module = ChannelsLast(module)
     digest = hashlib.sha256(data).hexdigest()[:12]
     name = file_name or "model.onnx"
+    if mean is not None and len(mean) == 1:
+        mean = tuple(mean) * channels
+    if std is not None and len(std) == 1:
+        std = tuple(std) * channels
     norm = (
-        "normalized with the mean and std given"
+        f"mean {mean[0]:g}, std {std[0]:g}"
+        if mean and std and len(set(mean)) == 1 and len(set(std)) == 1
+        else "normalized with the mean and std given"
         if mean
         else "ImageNet's normalization assumed"
         if channels == 3

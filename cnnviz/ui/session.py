@@ -55,6 +55,18 @@ class Keys:
     """The uploaded ``.onnx`` file, when the model is :data:`ONNX_CHOICE`."""
     LABELS = "labels"
     """An uploaded labels file for a checkpoint's or an ONNX model's classes."""
+    ONNX_NORM = "onnx_norm"
+    """How an uploaded ONNX model's pixels are normalized: a key of :data:`ONNX_NORMS`."""
+
+
+ONNX_NORMS: dict[str, tuple[tuple[float, ...], tuple[float, ...]] | None] = {
+    "ImageNet mean/std": None,
+    "-1 to 1": ((0.5,), (0.5,)),
+    "0 to 1": ((0.0,), (1.0,)),
+    "0 to 255": ((0.0,), (1 / 255,)),
+}
+"""What an ONNX file does not say: how its pixels were scaled in training (torchvision and most
+PyTorch models: ImageNet's mean and std; many Keras models: -1 to 1, or 0 to 1, or raw 0-255)."""
 
 
 ONNX_CHOICE = "onnx"
@@ -141,9 +153,10 @@ def _checkpoint_model(
 
 @st.cache_resource(max_entries=2, show_spinner="Converting the ONNX model…")
 def _onnx_model(
-    digest: str, labels_key: str, file_name: str, _data: bytes, _labels: Labels | None
+    digest: str, labels_key: str, file_name: str, norm: str, _data: bytes, _labels: Labels | None
 ) -> cnnviz.Model:
-    return cnnviz.load_onnx(_data, labels=_labels, file_name=file_name)
+    mean, std = ONNX_NORMS.get(norm) or (None, None)
+    return cnnviz.load_onnx(_data, labels=_labels, mean=mean, std=std, file_name=file_name)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Building the model…")
@@ -184,7 +197,8 @@ def current_model(selection: Selection) -> cnnviz.Model:
         labels_key, labels = _uploaded_labels(selection)
         file_name, data = selection.onnx
         digest = hashlib.sha256(data).hexdigest()
-        return _onnx_model(digest, labels_key, file_name, data, labels)
+        norm = st.session_state.get(Keys.ONNX_NORM) or next(iter(ONNX_NORMS))
+        return _onnx_model(digest, labels_key, file_name, norm, data, labels)
     if not is_registry(name):
         return _operator_model(name)
     if weights == "trained":

@@ -13,6 +13,7 @@ from cnnviz import figures, limits, steps
 from cnnviz.ui import presenter
 from cnnviz.ui.session import (
     ONNX_CHOICE,
+    ONNX_NORMS,
     Keys,
     Selection,
     cached_probe,
@@ -116,6 +117,12 @@ def _own_model_inputs(chosen: str) -> None:
         f"ONNX model ({limits.ONNX.describe()}): an image classifier exported from PyTorch, "
         "Keras or TensorFlow; converted to PyTorch, no code runs",
         type=["onnx"], key=Keys.ONNX, max_upload_size=limits.ONNX.megabytes,
+    )  # fmt: skip
+    st.selectbox(
+        "Pixels as it was trained on them", list(ONNX_NORMS), key=Keys.ONNX_NORM,
+        persist_state="session",
+        help="An ONNX file does not say how its images were scaled: PyTorch models mostly use "
+        "ImageNet's mean and std, Keras models often -1 to 1 or 0 to 1.",
     )  # fmt: skip
     _labels_input()
 

@@ -138,3 +138,12 @@ def test_every_other_page_runs_on_an_uploaded_onnx_model(open_page, text, page) 
     assert not at.exception
     assert not [e for e in text(at.error) if "Something went wrong" in e]
     assert at.selectbox(key="model").value == "onnx"
+
+
+def test_the_onnx_model_s_pixel_scaling_can_be_chosen(open_page, text) -> None:
+    at = choose_onnx(open_page("feature_maps", sample="chelsea"), to_onnx(small_cnn(), side=32))
+    assert "ImageNet's normalization assumed" in " ".join(text(at.markdown))
+    at = at.selectbox(key="onnx_norm").set_value("-1 to 1").run()
+
+    assert not at.exception
+    assert "(mean 0.5, std 0.5)" in " ".join(text(at.markdown))

@@ -204,3 +204,22 @@ def test_a_channels_last_graph_as_keras_exports_it_takes_the_image() -> None:
     with torch.no_grad():
         torch.testing.assert_close(converted.module(x), net(x), atol=1e-5, rtol=0)
     assert cnnviz.explain(converted, cnnviz.load_sample("chelsea")).heatmap.shape == (16, 16)
+
+
+def test_one_mean_and_std_serve_every_channel() -> None:
+    model = load_onnx(to_onnx(small_cnn()), mean=(0.5,), std=(0.5,))
+    assert model.spec.mean == (0.5, 0.5, 0.5)
+    assert model.spec.std == (0.5, 0.5, 0.5)
+    assert "mean 0.5, std 0.5" in model.spec.summary
+    white = cnnviz.load_image(_white_png())
+    torch.testing.assert_close(model.preprocess(white), torch.ones(1, 3, 16, 16))
+
+
+def _white_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20), (255, 255, 255)).save(buffer, format="PNG")
+    return buffer.getvalue()
