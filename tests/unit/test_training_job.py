@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -359,16 +360,23 @@ def test_stop_reaches_the_child_which_keeps_the_model(digits) -> None:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice is Linux's")
-def test_the_child_runs_at_a_lower_priority(digits) -> None:
+def test_the_child_runs_at_a_lower_priority_with_sleeping_openmp_threads(digits) -> None:
+    policy = os.environ.get("OMP_WAIT_POLICY")
     job = TrainJob(share=CpuShare(nice=4))
     job.start(TrainConfig(epochs=500), data=digits)
     try:
         _wait_for_steps(job)
         child = os.getpriority(os.PRIO_PROCESS, job.process.pid)
+        block = Path(f"/proc/{job.process.pid}/environ").read_bytes().split(b"\0")
+        environ = dict(v.decode().partition("=")[::2] for v in block if b"=" in v)
     finally:
         job.stop()
         finish(job)
     assert child == min(19, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + 4)
+    # Its OpenMP threads sleep when they wait (they spun by default, 8-10x slower on a busy
+    # machine), and this process's environment is left as it was.
+    assert environ["OMP_WAIT_POLICY"] == os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
+    assert os.environ.get("OMP_WAIT_POLICY") == policy
 
 
 def test_frozen_layers_stay_shared_between_epochs_across_the_boundary() -> None:
