@@ -147,3 +147,21 @@ def test_the_onnx_model_s_pixel_scaling_can_be_chosen(open_page, text) -> None:
 
     assert not at.exception
     assert "(mean 0.5, std 0.5)" in " ".join(text(at.markdown))
+
+
+def test_a_url_cannot_name_code_to_import(open_page, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the operator's models (CNNVIZ_MODELS) are built: a link naming any other
+    ``package.module:factory`` is not imported, let alone called."""
+    import importlib
+
+    imported: list[str] = []
+    real = importlib.import_module
+    monkeypatch.setattr(
+        importlib, "import_module", lambda name, *a: imported.append(name) or real(name, *a)
+    )
+    monkeypatch.delenv(MODELS_ENV, raising=False)
+    at = open_page("feature_maps", model="subprocess:getoutput")
+
+    assert not at.exception
+    assert at.selectbox(key="model").value != "subprocess:getoutput"
+    assert "subprocess" not in imported
