@@ -55,10 +55,13 @@ with ui.error_boundary("the feature maps"):
 
         # Charts below the first screen wait in closed sections: a page's first chart makes
         # the browser load plotly.js, and a fresh tab draws nothing until it has (seconds).
-        closeup = ui.section("One channel up close: its values, and where it fires", "fm.closeup")
+        closeup = ui.section(
+            "One channel up close: its values, where it fires, a unit's receptive field",
+            "fm.closeup",
+        )
         if closeup is not None:
             with closeup:
-                ui.channel_closeup(probe, layer, order, view.colormap)
+                ui.channel_closeup(model, probe, layer, order, view.colormap)
     else:
         title = f"{layer.name}: {layer.shape[0]} values"
         st.plotly_chart(

@@ -18,12 +18,14 @@ from cnnviz.explain import (
     MaximizeOptions,
     SanityCheck,
     SanityStep,
+    UnitField,
     attack,
     cam_layers,
     explain,
     explain_classes,
     maximize,
     sanity_check,
+    unit_field,
 )
 from cnnviz.images import Sample, image_digest, list_samples, load_image, load_sample
 from cnnviz.models import (
@@ -104,6 +106,7 @@ __all__ = [
     "StepEvent",
     "TrainConfig",
     "TrainingDiverged",
+    "UnitField",
     "__version__",
     "attack",
     "cam_layers",
@@ -136,4 +139,5 @@ __all__ = [
     "save_checkpoint",
     "softmax_steps",
     "train",
+    "unit_field",
 ]

@@ -86,10 +86,34 @@ class ReceptiveField:
             border counts too). ``None`` means the whole image (after global pooling or a
             fully connected layer).
         stride: Input pixels between neighbouring units of this layer (the "jump").
+        start: Input pixel (row or column, possibly fractional or outside the image) at the
+            centre of the first unit's field; unit ``i`` is centred on ``start + i * stride``.
+            Not part of equality (two fields of one size and jump compare equal).
     """
 
     size: int | None
     stride: int
+    start: float = field(default=0.0, compare=False)
+
+    def box(self, row: int, col: int, height: int, width: int) -> tuple[int, int, int, int]:
+        """Unit ``(row, col)``'s field on an input of ``height`` x ``width`` pixels, clipped
+        to it: ``(top, left, bottom, right)`` with bottom and right exclusive.
+
+        The theoretical receptive field (Araujo et al., 2019): the square of ``size`` pixels
+        centred on ``start + row * stride``, ``start + col * stride``; the whole input when
+        ``size`` is ``None``.
+        """
+        if self.size is None:
+            return 0, 0, height, width
+        half = (self.size - 1) / 2
+        top = math.ceil(self.start + row * self.stride - half - 1e-9)
+        left = math.ceil(self.start + col * self.stride - half - 1e-9)
+        return (
+            max(0, top),
+            max(0, left),
+            min(height, top + self.size),
+            min(width, left + self.size),
+        )
 
     def describe(self) -> str:
         """Short text, e.g. ``"14 px, stride 4"`` or ``"whole image"``."""
@@ -399,16 +423,29 @@ def _grow(
         k = _pair(module.kernel_size)
         s = _pair(module.stride if module.stride is not None else module.kernel_size)
         d = _pair(getattr(module, "dilation", 1))
-        return ReceptiveField(rf.size + (k - 1) * d * rf.stride, rf.stride * s)
+        p = _padding(getattr(module, "padding", 0), k, d)
+        # The first unit's window starts p pixels (of the previous jump) before the input.
+        start = rf.start + ((k - 1) * d / 2 - p) * rf.stride
+        return ReceptiveField(rf.size + (k - 1) * d * rf.stride, rf.stride * s, start)
     if isinstance(module, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d) and x.dim() == 4:
         h_in, h_out = x.shape[-2], out.shape[-2]
         if h_out == 1:
-            return ReceptiveField(None, rf.stride)
+            return ReceptiveField(None, rf.stride, rf.start)
         if h_out >= h_in:
             return rf
         k, s = math.ceil(h_in / h_out), h_in // h_out
-        return ReceptiveField(rf.size + (k - 1) * rf.stride, rf.stride * s)
+        start = rf.start + (k - 1) / 2 * rf.stride
+        return ReceptiveField(rf.size + (k - 1) * rf.stride, rf.stride * s, start)
     return rf
+
+
+def _padding(padding: object, k: int, d: int) -> int:
+    """A layer's padding in pixels (``"same"``: what keeps the size, ``"valid"``: none)."""
+    if padding == "same":
+        return (k - 1) * d // 2
+    if padding == "valid":
+        return 0
+    return _pair(padding)
 
 
 def _stats(array: np.ndarray) -> LayerStats:

@@ -15,6 +15,7 @@ from cnnviz.explain.maximization import (
     maximize_channels,
 )
 from cnnviz.explain.methods import METHODS, Method, MethodInfo, method_names
+from cnnviz.explain.receptive import UnitField, unit_field
 from cnnviz.explain.sanity import (
     SanityCheck,
     SanityStep,
@@ -35,6 +36,7 @@ __all__ = [
     "MethodInfo",
     "SanityCheck",
     "SanityStep",
+    "UnitField",
     "attack",
     "attack_success",
     "cam_layers",
@@ -48,4 +50,5 @@ __all__ = [
     "randomization_steps",
     "sanity_check",
     "similarity",
+    "unit_field",
 ]

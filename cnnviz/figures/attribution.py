@@ -8,11 +8,18 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 
-from cnnviz.explain import Explanation, SanityCheck
+from cnnviz.explain import Explanation, SanityCheck, UnitField
 from cnnviz.figures.labels import fit_lines
 from cnnviz.figures.montage import GAP, _font, _lut, overlay
 
-__all__ = ["heatmap_image", "map_overlay", "map_row", "signed_image", "similarity_figure"]
+__all__ = [
+    "field_picture",
+    "heatmap_image",
+    "map_overlay",
+    "map_row",
+    "signed_image",
+    "similarity_figure",
+]
 
 CAPTION_H = 34  # two lines of caption under each picture of a row
 MIN_SIDE = 224  # small inputs (32 px digits) are enlarged to this side for the screen
@@ -111,3 +118,35 @@ def similarity_figure(check: SanityCheck) -> go.Figure:
         legend={"orientation": "h", "y": 1.15},
     )  # fmt: skip
     return fig
+
+
+def field_picture(
+    image: Image.Image, field: UnitField, colormap: str = "magma", opacity: float = 0.6
+) -> Image.Image:
+    """A unit's receptive field on the image: the effective field as a glow over it (the
+    stronger a pixel moves the unit, the brighter), the theoretical box as a rectangle,
+    enlarged for the screen if small.
+
+    Args:
+        image: The network's view of the image (``Probe.image``), the size of the gradient.
+        field: From :func:`cnnviz.explain.unit_field`.
+        colormap: One of ``cnnviz.figures.COLORMAPS``.
+        opacity: 0 shows only the image, 1 only the effective field.
+    """
+    size = _screen_size(image.size)
+    base = np.asarray(image.convert("RGB").resize(size, Image.Resampling.NEAREST), np.float32)
+    grad = np.asarray(
+        Image.fromarray(field.gradient.astype(np.float32)).resize(size, Image.Resampling.NEAREST)
+    )
+    # A glow, not a tint: pixels that do not move the unit keep the image as it is.
+    alpha = (opacity * np.sqrt(np.clip(grad, 0.0, 1.0)))[..., None]
+    colour = _lut(colormap)[np.clip(grad * 255, 0, 255).astype(np.uint8)].astype(np.float32)
+    picture = Image.fromarray((base * (1 - alpha) + colour * alpha).astype(np.uint8))
+    scale = size[0] / image.size[0]
+    top, left, bottom, right = field.box
+    width = max(2, round(size[0] / 110))
+    ImageDraw.Draw(picture).rectangle(
+        (left * scale, top * scale, right * scale - 1, bottom * scale - 1),
+        outline=(0, 200, 255), width=width,
+    )  # fmt: skip
+    return picture

@@ -20,6 +20,7 @@ def heatmap_figure(
     title: str,
     colormap: str = "viridis",
     value_range: tuple[float, float] | None = None,
+    clickable: bool = False,
 ) -> go.Figure:
     """One map as an interactive heatmap (hover shows each value), rows top to bottom.
 
@@ -29,6 +30,9 @@ def heatmap_figure(
         colormap: One of :data:`COLORMAPS`.
         value_range: (min, max) the colours span, so several figures compare; default the
             map's own range.
+        clickable: Put an invisible point on every cell, so a click selects the cell
+            (plotly reports no selection for a click on a heatmap itself); the point's x and y
+            are the cell's column and row.
     """
     lo, hi = value_range if value_range is not None else (None, None)
     fig = go.Figure(
@@ -40,6 +44,21 @@ def heatmap_figure(
             hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
         )
     )
+    if clickable:
+        z = np.asarray(values, dtype=np.float64)
+        rows, cols = np.indices(z.shape)
+        fig.data[0].hoverinfo = "skip"  # the points answer the hover and the click instead
+        fig.add_trace(
+            go.Scatter(
+                x=cols.ravel(), y=rows.ravel(), customdata=z.ravel(), mode="markers",
+                marker={"size": max(4, min(24, 320 // max(z.shape))), "color": "rgba(0,0,0,0)"},
+                selected={"marker": {"color": "rgba(0,200,255,0.9)"}},
+                unselected={"marker": {"opacity": 0}},
+                hovertemplate="row %{y}, col %{x}: %{customdata:.3f}<extra>click</extra>",
+                showlegend=False,
+            )
+        )  # fmt: skip
+        fig.update_layout(clickmode="event+select", dragmode=False)
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
     fig.update_xaxes(constrain="domain")
     fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=380)

@@ -10,6 +10,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 import cnnviz
 from cnnviz import figures, limits, steps
+from cnnviz.figures import attribution
 from cnnviz.ui import presenter
 from cnnviz.ui.session import (
     ONNX_CHOICE,
@@ -195,20 +196,27 @@ def section(label: str, key: str) -> DeltaGenerator | None:
 
 
 def channel_closeup(
-    probe: cnnviz.Probe, layer: cnnviz.Layer, order: list[int], colormap: str
+    model: cnnviz.Model,
+    probe: cnnviz.Probe,
+    layer: cnnviz.Layer,
+    order: list[int],
+    colormap: str,
 ) -> None:
-    """One channel of a layer: its values as an interactive heatmap, and stretched over the
-    image (both built once per server, see :func:`cnnviz.ui.shared`)."""
+    """One channel of a layer: its values as a heatmap, stretched over the image, and the
+    receptive field of the unit a student clicks (all built once per server, see
+    :func:`cnnviz.ui.shared`)."""
     channel = st.selectbox("Channel", order, key="fm.channel", format_func=lambda c: f"#{c}")
     opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.55, 0.05, key="fm.opacity")
-    heat_col, overlay_col = st.columns(2)
+    heat_col, overlay_col, field_col = st.columns([5, 4, 4])
     title = f"{layer.name} channel #{channel}"
-    heat_col.plotly_chart(
+    event = heat_col.plotly_chart(
         shared(
-            lambda: figures.heatmap_figure(layer.output[channel], title, colormap),
-            probe, "heatmap", layer.name, channel, colormap,
+            lambda: figures.heatmap_figure(
+                layer.output[channel], title, colormap, clickable=True
+            ),
+            probe, "heatmap", layer.name, channel, colormap, "clickable",
         ),
-        key="fm.heatmap",
+        key=f"fm.heatmap.{layer.name}.{channel}", on_select="rerun", selection_mode="points",
     )  # fmt: skip
     overlay_col.image(
         shared_jpeg(
@@ -217,6 +225,46 @@ def channel_closeup(
         ),
         caption=f"Channel #{channel} stretched over the input image", width="stretch",
     )  # fmt: skip
+    with field_col:
+        _unit_field(model, probe, layer, channel, _clicked(event, layer.output[channel]))
+
+
+def _clicked(event: object, values) -> tuple[int, int]:
+    """The clicked cell (row, col), or the map's strongest unit before any click."""
+    points = getattr(getattr(event, "selection", None), "points", None) or []
+    if points:
+        return int(points[0]["y"]), int(points[0]["x"])
+    row, col = divmod(int(values.argmax()), values.shape[1])
+    return row, col
+
+
+def _unit_field(
+    model: cnnviz.Model, probe: cnnviz.Probe, layer: cnnviz.Layer, channel: int, unit: tuple
+) -> None:
+    """A unit's theoretical box and effective field on the input, with its numbers."""
+    selection = current_selection()
+    if selection is None:
+        return
+    with error_boundary("the receptive field"):
+        found = shared(
+            lambda: cnnviz.unit_field(
+                model, selection.image, layer.name, channel, unit, layer.receptive_field
+            ),
+            probe, "field", layer.name, channel, unit,
+        )  # fmt: skip
+        st.image(
+            shared_jpeg(
+                lambda: attribution.field_picture(probe.image, found),
+                probe, "field picture", layer.name, channel, unit,
+            ),
+            caption=f"Receptive field of unit ({unit[0]}, {unit[1]}): the box it can see, "
+            "the glow how much each pixel moves it",
+            width="stretch",
+        )  # fmt: skip
+        st.caption(
+            f"{found.describe()}. {found.inside:.0%} of its gradient falls inside the box. "
+            "Click a cell of the map to see another unit."
+        )
 
 
 def _step(key: str, names: list[str], delta: int) -> None:

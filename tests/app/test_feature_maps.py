@@ -62,7 +62,9 @@ def test_open_sections_show_the_channel_closeup_and_the_shapes(open_page, charts
 
     assert not at.exception
     figures = charts(at)
-    assert figures["fm.heatmap"]["layout"]["title"]["text"] == "features.c1 channel #0"
+    assert figures["fm.heatmap.features.c1.0"]["layout"]["title"]["text"] == (
+        "features.c1 channel #0"
+    )
     assert any(c == "Channel #0 stretched over the input image" for c in _captions(at))
     shapes = figures["fm.shapes"]["data"][0]
     assert list(shapes["x"]) == [
@@ -263,3 +265,18 @@ def test_pretrained_small_net_without_bundled_weights_says_so(open_page, text):
     assert not at.exception
     (error,) = text(at.error)
     assert error.startswith("No trained weights for Small ResNet ship with this version of cnnviz.")
+
+
+def test_closeup_shows_the_strongest_units_receptive_field(open_page, text):
+    at = open_page("feature_maps", **{"fm.closeup": "true"})
+
+    assert not at.exception
+    model = load_model("lenet5")
+    with torch.no_grad():
+        c1 = model.module.features.c1(model.preprocess(load_sample("digit_3")))[0, 0]
+    row, col = divmod(int(c1.argmax()), c1.shape[1])  # before a click: the strongest unit
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert f"Receptive field of unit ({row}, {col}): the box it can see" in " ".join(captions)
+    (numbers,) = [c for c in text(at.caption) if c.startswith("size 5 px, jump 1 px, start 2 px")]
+    assert f"sees rows {row}–{row + 4}, columns {col}–{col + 4}" in numbers
+    assert "100% of its gradient falls inside the box" in numbers
