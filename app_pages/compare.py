@@ -6,7 +6,7 @@ import cnnviz.ui as ui
 from cnnviz.ui import compare_views as cv
 
 st.title("Compare architectures")
-st.caption(
+ui.intro(
     "The same image through several networks, one column each: what they predict, where they "
     "look (Grad-CAM), and their maps at the first convolution, a middle stage and the last "
     "stage. Each network prepares the image its own way (size, colour, normalization): the "
