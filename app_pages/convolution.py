@@ -39,10 +39,11 @@ with ui.error_boundary("the convolution"):
         views.formulas(result, (x.shape[1], x.shape[2]))
         st.markdown("**Inspect one output position**")
         views.inspector(result, settings)
-        # Nothing heavy inside (the GIF is drawn only when its button is pressed), so a closed
-        # expander costs no rerun to open.
-        with st.expander("Export: GIF for slides, PyTorch code for a notebook", key="conv.export"):
-            views.exports(result, settings)
+        # Drawn only when open: its code block makes the browser load a 1.5 MB highlighter.
+        export = ui.section("Export: GIF for slides, PyTorch code for a notebook", "conv.export")
+        if export is not None:
+            with export:
+                views.exports(result, settings)
     elif view == "whole":
         weight, kernel_label = views.conv_kernel(model, 1)
         st.subheader(f"{kernel_label[0].upper()}{kernel_label[1:]} beside a filter "

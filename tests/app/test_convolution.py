@@ -52,7 +52,7 @@ def test_inspector_shows_any_position(open_page, text):
 
 
 def test_padding_bias_and_relu_change_the_animation(open_page, text, players):
-    at = open_page("convolution")
+    at = open_page("convolution", **{"conv.export": "true"})
     at.number_input(key="conv.padding").set_value(1).run()
     at.number_input(key="conv.bias").set_value(-2.0).run()
     at.selectbox(key="conv.activation").set_value("relu").run()
@@ -134,7 +134,11 @@ def test_export_has_code_and_a_gif_button(open_page, monkeypatch):
     assert not at.exception
     (export,) = [e for e in at.main.expander if e.label.startswith("Export")]
     assert export.label == "Export: GIF for slides, PyTorch code for a notebook"
-    assert not export.proto.expanded  # closed, and nothing heavy drawn inside:
+    assert not export.proto.expanded  # closed, and nothing drawn inside: a code block makes
+    assert not at.code  # the browser load a 1.5 MB syntax highlighter
+
+    at = open_page("convolution", **{"conv.export": "true"})  # opened (the state is in the URL)
+    assert not at.exception
     assert drawn == []  # the GIF waits for its button (a deferred download)
     (code,) = at.code
     assert "nn.Conv2d(1, 1, kernel_size=3, stride=1, padding=0, dilation=1, groups=1)" in code.value
