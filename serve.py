@@ -9,6 +9,7 @@ a class does not wait for them. ``streamlit run app.py`` still works, without th
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -20,6 +21,7 @@ from starlette.middleware import Middleware
 # own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from cnnviz.static_files import StaticFiles
 from cnnviz.training.priority import PAGES
 
 
@@ -49,4 +51,17 @@ async def lifespan(app: st.App) -> AsyncIterator[None]:
         yield
 
 
-app = st.App("app.py", lifespan=lifespan, middleware=[Middleware(StudentsFirst)])
+# Outermost first: a training run steps aside while any file is sent, Streamlit's own scripts
+# included, and those come compressed from memory (cnnviz/static_files.py).
+app = st.App(
+    "app.py",
+    lifespan=lifespan,
+    middleware=[
+        Middleware(StudentsFirst),
+        Middleware(
+            StaticFiles,
+            root=Path(st.__file__).resolve().parent / "static",
+            base=st.get_option("server.baseUrlPath"),
+        ),
+    ],
+)
