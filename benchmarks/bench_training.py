@@ -18,10 +18,14 @@
    the threads, and both; with the run's images/s meanwhile and alone. Target: probes
    <= 1.5x idle. On a machine shared with other busy processes, run it twice: as is and with
    OMP_WAIT_POLICY=PASSIVE (spinning OpenMP workers lose their core to the other processes,
-   which can make even the idle probes several times slower).
+   which can make even the idle probes several times slower). Rows for a run in a thread of
+   this process (as before) and in a child process (cnnviz's default): a child has its own GIL.
+6. Process (issue 10): a run in a child process vs in a thread: seconds from start to its
+   first step (the first run of a server starts the forkserver, which imports torch and
+   cnnviz), images/s alone, and the child's RSS.
 
 Run: .venv/bin/python benchmarks/bench_training.py [--only throughput tensorboard recipe live
-     share] [--rounds N]
+     share process] [--rounds N]
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import plotly.io
 import plotly.tools
@@ -142,10 +147,13 @@ def tick_after(snap: JobSnapshot) -> None:
 
 
 class Run:
-    """A long background training run (stopped on exit) and its images/s over a window."""
+    """A long background training run (stopped on exit) and its images/s over a window.
 
-    def __init__(self, data: Dataset, share: CpuShare) -> None:
-        self.job = TrainJob(slots=threading.BoundedSemaphore(1), share=share)
+    ``process``: in a child process (cnnviz's default), or in a thread of this process.
+    """
+
+    def __init__(self, data: Dataset, share: CpuShare, process: bool = True) -> None:
+        self.job = TrainJob(slots=threading.BoundedSemaphore(1), share=share, process=process)
         self.job.start(TrainConfig(epochs=10_000, batch_size=BATCH), data=data)
 
     def __enter__(self) -> Run:
@@ -197,13 +205,13 @@ def bench_live(data: Dataset, rounds: int) -> None:
         print(f"{label:<20} {before:>8.1f} {now:>8.1f} {now / before:>7.2f}")
     rows: dict[str, list[float]] = {}
     for _ in range(rounds):  # interleaved rounds, so that load drift hits every row alike
-        for label, share, tick in (
-            ("before: alone", CpuShare(nice=0), None),
-            ("before: polled", CpuShare(nice=0), tick_before),
-            ("now: alone", CpuShare.from_env(), None),
-            ("now: polled", CpuShare.from_env(), tick_after),
+        for label, share, process, tick in (
+            ("before: alone", CpuShare(nice=0), False, None),
+            ("before: polled", CpuShare(nice=0), False, tick_before),
+            ("now: alone", CpuShare.from_env(), True, None),
+            ("now: polled", CpuShare.from_env(), True, tick_after),
         ):
-            with Run(data, share) as run:
+            with Run(data, share, process) as run:
                 rows.setdefault(label, []).append(run.rate(polled(run.job.snapshot, tick, 6.0)))
     print(f"\nbackground run polled once a second, images/s, median of {rounds} x 6 s")
     for label, rates in rows.items():
@@ -217,22 +225,24 @@ def probe_ms(model: cnnviz.Model, image: Image.Image, repeats: int) -> float:
     return median_ms(lambda: cnnviz.probe(model, image), repeats, warmup=0)
 
 
-def shares() -> dict[str, CpuShare]:
-    """How much CPU the training thread takes, in the sharing benchmark."""
+def shares() -> dict[str, tuple[CpuShare, bool]]:
+    """Where the run trains (a thread of this process or a child process) and how much CPU
+    it takes, in the sharing benchmark."""
     half = max(1, torch.get_num_threads() // 2)
     return {
-        "before (nice 0, no cap)": CpuShare(nice=0),
-        "nice 10 (cnnviz default)": CpuShare(),
-        f"nice 0, {half} thread(s)": CpuShare(nice=0, threads=half),
-        f"nice 10, {half} thread(s)": CpuShare(threads=half),
+        "thread, nice 0 (before)": (CpuShare(nice=0), False),
+        "thread, nice 10": (CpuShare(), False),
+        f"thread, nice 10, {half} thread(s)": (CpuShare(threads=half), False),
+        "process, nice 10 (cnnviz default)": (CpuShare(), True),
+        f"process, nice 10, {half} thread(s)": (CpuShare(threads=half), True),
     }
 
 
 def share_round(data: Dataset, nets, image: Image.Image, out: dict[tuple[str, str], list]) -> None:
     """One round: for each share, the probes idle, then during a run; the run alone after."""
-    for label, share in shares().items():
+    for label, (share, process) in shares().items():
         idle = {name: probe_ms(model, image, repeats) for name, model, repeats in nets}
-        with Run(data, share) as run:
+        with Run(data, share, process) as run:
             time.sleep(0.5)
             busy: dict[str, float] = {}
             rate = run.rate(lambda b=busy: b.update({n: probe_ms(m, image, r) for n, m, r in nets}))
@@ -263,7 +273,7 @@ def bench_share(data: Dataset, rounds: int) -> None:
         "of the ratios to the idle probe just before"
     )
     print(
-        f"{'training thread':<36} {'lenet5':>8} {'x idle':>7} {'resnet18':>9} {'x idle':>7} "
+        f"{'training run':<36} {'lenet5':>8} {'x idle':>7} {'resnet18':>9} {'x idle':>7} "
         f"{'train img/s meanwhile':>22} {'alone':>7}"
     )
     lenet, resnet = med[("idle", "lenet5")], med[("idle", "resnet18")]
@@ -277,11 +287,57 @@ def bench_share(data: Dataset, rounds: int) -> None:
     print("  target: probes <= 1.5x idle while the run still trains")
 
 
+def _first_step_s(job: TrainJob, data: Dataset) -> float:
+    """Seconds from start() to the first step a snapshot shows (the run is then stopped)."""
+    start = time.perf_counter()
+    job.start(TrainConfig(epochs=10_000, batch_size=BATCH), data=data)
+    while not job.snapshot().steps:
+        time.sleep(0.005)
+    seconds = time.perf_counter() - start
+    job.stop()
+    job.thread.join()
+    return seconds
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def bench_process(data: Dataset, rounds: int) -> None:
+    """A run in a child process against one in a thread: start-up, images/s alone, memory."""
+    process = TrainJob(slots=threading.BoundedSemaphore(1), process=True)
+    thread = TrainJob(slots=threading.BoundedSemaphore(1), process=False)
+    first = _first_step_s(process, data)  # this one starts the forkserver (imports cnnviz)
+    later = statistics.median(_first_step_s(process, data) for _ in range(3))
+    in_thread = statistics.median(_first_step_s(thread, data) for _ in range(3))
+    print("\ntraining in a child process vs in a thread: start to first step, s (median of 3)")
+    print(f"  process, first run of this server (forkserver starts) {first:7.2f}")
+    print(f"  process, later runs                                   {later:7.2f}")
+    print(f"  thread                                                {in_thread:7.2f}")
+    rows: dict[str, list[float]] = {}
+    memory: dict[str, int] = {}
+    for _ in range(rounds):  # interleaved, so that load drift hits both alike
+        for label, process_mode in (("thread", False), ("process", True)):
+            with Run(data, CpuShare.from_env(), process_mode) as run:
+                rows.setdefault(label, []).append(run.rate(lambda: time.sleep(6)))
+                if run.job.process is not None:
+                    memory["child"] = max(memory.get("child", 0), _rss(run.job.process.pid))
+    rate = {label: statistics.median(values) for label, values in rows.items()}
+    print(f"\nbackground run alone, images/s, median of {rounds} x 6 s (CpuShare.from_env())")
+    for label, value in rate.items():
+        print(f"  {label:<8} {value:>8,.0f} {value / rate['thread']:>7.2f}")
+    print(f"  child process RSS {memory.get('child', 0) / 2**20:,.0f} MB; this process "
+          f"{_rss(os.getpid()) / 2**20:,.0f} MB")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sections = ("throughput", "tensorboard", "recipe", "live", "share")
+    sections = ("throughput", "tensorboard", "recipe", "live", "share", "process")
     parser.add_argument("--only", nargs="+", choices=sections, default=sections)
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of sections 4 and 5")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of sections 4, 5 and 6")
     args = parser.parse_args()
     print(
         f"cnnviz {cnnviz.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads"
@@ -298,6 +354,8 @@ def main() -> None:
         bench_live(data, args.rounds)
     if "share" in args.only:
         bench_share(data, args.rounds)
+    if "process" in args.only:
+        bench_process(data, args.rounds)
 
 
 def bench_throughput(data: Dataset) -> None:
