@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field, replace
+from multiprocessing import spawn
 from typing import Any, Literal
 
 import numpy as np
@@ -354,22 +355,43 @@ def _process_from_env() -> bool:
     return os.environ.get(PROCESS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def _start(child: Any) -> None:
-    """Start ``child``; the forkserver, when this starts it, gets ``OMP_WAIT_POLICY=PASSIVE``
-    unless the variable is set.
+_START_LOCK = threading.Lock()
 
-    OpenMP reads it once, when torch loads (in the forkserver, before any child). Its default
-    (spin while waiting) made a child's 2-thread team on a busy 2-core machine 8-10x slower
-    than the same run in a thread of the server, whose OpenMP threads outnumbered the cores
-    and so did not spin (measured: 89-141 against 819-1,023 images/s; with PASSIVE 1,459-1,830
-    against 1,637-2,330). ``serve.py`` sets it for the server already; this covers notebooks,
-    scripts and tests. This process's own OpenMP has read it long ago: it is unaffected.
+
+def _start(child: Any) -> None:
+    """Start ``child`` without this process's ``__main__``, with sleeping OpenMP threads.
+
+    A child started by ``forkserver`` or ``spawn`` first runs the parent's ``__main__`` script
+    again (so that functions defined there unpickle). In Streamlit that is the page's script
+    (a script run puts it in ``sys.modules["__main__"]``): every training child ran the whole
+    app once, in bare mode, before training. The child needs nothing from ``__main__`` (its
+    code is :func:`cnnviz.training.worker.child_main`), so its preparation data leaves it out.
+
+    The forkserver, when this starts it, also gets ``OMP_WAIT_POLICY=PASSIVE`` unless the
+    variable is set. OpenMP reads it once, when torch loads (in the forkserver, before any
+    child). Its default (spin while waiting) made a child's 2-thread team on a busy 2-core
+    machine 8-10x slower than the same run in a thread of the server, whose OpenMP threads
+    outnumbered the cores and so did not spin (measured: 89-141 against 819-1,023 images/s;
+    with PASSIVE 1,112-1,830 against 1,805-2,330). ``serve.py`` sets it for the server
+    already; this covers notebooks, scripts and tests. This process's own OpenMP read it long
+    ago: it is unaffected.
     """
-    if "OMP_WAIT_POLICY" in os.environ:
-        child.start()
-        return
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    try:
-        child.start()
-    finally:
-        os.environ.pop("OMP_WAIT_POLICY", None)
+    with _START_LOCK:  # read and put back under the lock: two starts never nest the patch
+        original = spawn.get_preparation_data
+
+        def without_main(name: str) -> dict[str, Any]:
+            data = original(name)
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+            return data
+
+        policy = os.environ.get("OMP_WAIT_POLICY")
+        spawn.get_preparation_data = without_main
+        if policy is None:
+            os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        try:
+            child.start()
+        finally:
+            spawn.get_preparation_data = original
+            if policy is None:
+                os.environ.pop("OMP_WAIT_POLICY", None)

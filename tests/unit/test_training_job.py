@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import multiprocessing.spawn
 import os
 import signal
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -340,6 +342,25 @@ def test_a_job_that_fails_in_the_server_ends_its_child(digits, monkeypatch, capl
     )
     assert "cannot keep the epoch" in caplog.text
     assert not job.process.is_alive()  # no child trains on unwatched, holding no slot
+
+
+def test_the_child_does_not_run_the_parents_main_script(digits, monkeypatch, tmp_path) -> None:
+    # A Streamlit script run puts the page's script in sys.modules["__main__"]: a child must
+    # not run it (the whole app) before training, as spawn and forkserver children would.
+    marker = tmp_path / "ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    page.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    job = TrainJob()
+    job.start(TrainConfig(epochs=1), data=digits)
+    finish(job)
+
+    assert job.snapshot().status == "done"
+    assert not marker.exists()
+    assert multiprocessing.spawn.get_preparation_data.__name__ == "get_preparation_data"
 
 
 def test_stop_reaches_the_child_which_keeps_the_model(digits) -> None:
