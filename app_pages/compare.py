@@ -21,10 +21,14 @@ with ui.error_boundary("the comparison"):
     for name, col in zip(names, st.columns(len(names)), strict=True):
         with col:
             probes.append(ui.compare_column(name, selection))
-    found = [p for p in probes if p is not None]
-    if found:
-        ui.compare_shapes(found)
     ui.compare_table(names)
+    found = [p for p in probes if p is not None]
+    # In a closed section: a page with a chart draws nothing in a fresh tab until plotly.js has
+    # loaded (seconds), the three columns above included.
+    shapes = ui.section("The shapes through each network on one chart", "compare.shape")
+    if found and shapes is not None:
+        with shapes:
+            ui.compare_shapes(found)
 
 line = ui.section("The architecture line: LeNet-5 to EfficientNet, year by year", "compare.history")
 if line is not None:

@@ -63,6 +63,10 @@ PAGES: dict[str, tuple[int, int, int]] = {
     "/pooling": (2, 0, 0),  # the grids before and after pooling
     "/attribution": (1, 0, 0),  # the Grad-CAM overlay
     "/training": (0, 0, 0),  # nothing to draw before a run: the settings (title + Train button)
+    "/inside_layer": (0, 1, 0),  # softmax's probabilities (a plotly chart)
+    "/feature_vis": (1, 0, 0),  # what each channel looks for (made once per server)
+    "/adversarial": (1, 0, 0),  # the original, the change and the adversarial image (one picture)
+    "/compare": (1, 0, 0),  # the first network's view (three columns)
 }
 
 DRAWN_JS = """([images, charts, players = 0]) => {

@@ -192,7 +192,7 @@ def row(f: Facts) -> dict[str, object]:
         "Parameters": f"{f.params / 1e6:.2f} M" if f.params >= 1e5 else f"{f.params:,}",
         "Multiply-adds": f"{f.macs / 1e9:.2f} G" if f.macs >= 1e8 else f"{f.macs / 1e6:.2f} M",
         "Input": f"{c} x {h} x {w}",
-        "Latency (ms)": round(f.latency_ms, 1),
+        "Latency (ms)": f"{f.latency_ms:.1f}",
         "ImageNet top-1": f"{f.top1:.1f} %" if f.top1 is not None else "—",
         "ImageNet top-5": f"{f.top5:.1f} %" if f.top5 is not None else "—",
     }

@@ -121,7 +121,8 @@ def compare_shapes(probes: list[cnnviz.Probe]) -> None:
 def compare_table(names: tuple[str, ...]) -> None:
     """Depth, parameters, multiply-adds, input, year, latency here and published accuracy."""
     rows = [compare.row(_facts(m.key, m)) for m in map(model_of, names)]
-    st.dataframe(rows, hide_index=True, key=f"{PAGE}.table")
+    # A plain table: st.dataframe's grid is a large script a fresh tab waits for.
+    st.table(rows, hide_index=True)
     st.caption(
         "Multiply-adds counted by PyTorch's flop counter for one image; latency: the median of "
         "5 forward passes of one image on this server, measured once; ImageNet accuracy as "
