@@ -55,28 +55,30 @@ st.image("picture.png")
 """
 
 # What counts as "the page's main picture is drawn": a count of finished images (decoded, with
-# pixels), of drawn plotly charts and of drawn step players in the main area.
-PAGES: dict[str, tuple[int, int, int]] = {
+# pixels), of drawn plotly charts, of drawn step players and of progress bars in the main area.
+PAGES: dict[str, tuple[int, ...]] = {
     "/": (1, 0, 0),  # the network's input image
     "/convolution": (0, 0, 1),  # the step animation
     "/feature_maps": (2, 0, 0),  # the input image and the feature grid
     "/pooling": (2, 0, 0),  # the grids before and after pooling
     "/attribution": (1, 0, 0),  # the Grad-CAM overlay
     "/training": (0, 0, 0),  # nothing to draw before a run: the settings (title + Train button)
-    "/inside_layer": (0, 1, 0),  # softmax's probabilities (a plotly chart)
+    "/inside_layer": (0, 0, 0, 6),  # softmax's probabilities (bars)
     "/feature_vis": (1, 0, 0),  # what each channel looks for (made once per server)
     "/adversarial": (1, 0, 0),  # the original, the change and the adversarial image (one picture)
     "/compare": (1, 0, 0),  # the first network's view (three columns)
 }
 
-DRAWN_JS = """([images, charts, players = 0]) => {
+DRAWN_JS = """([images, charts, players = 0, bars = 0]) => {
   const main = document.querySelector("[data-testid='stMain']");
   if (!main || !main.querySelector("h1")) return false;
   const done = [...main.querySelectorAll("[data-testid='stImage'] img")]
     .filter((img) => img.complete && img.naturalWidth > 0).length;
   const drawn = main.querySelectorAll(".js-plotly-plot .main-svg").length;
   const played = main.querySelectorAll("[data-testid='stepPlayer'][data-step]").length;
-  return done >= images && drawn >= charts && played >= players ? performance.now() : false;
+  const barred = main.querySelectorAll("[data-testid='stProgress']").length;
+  if (done < images || drawn < charts || played < players || barred < bars) return false;
+  return performance.now();
 }"""
 
 IDLE_JS = """() => {

@@ -40,22 +40,33 @@ def softmax_section(model: cnnviz.Model, probe: cnnviz.Probe) -> None:
             key=f"{PAGE}.temperature",
         )  # fmt: skip
     s = steps.softmax_steps(logits, float(temperature), model.labels)
-    with chart:
-        st.plotly_chart(
-            shared(lambda: softmax_figure(s), probe, "softmax", temperature), key=f"{PAGE}.softmax"
-        )
+    own = steps.softmax_steps(logits, 1.0, model.labels).probabilities
     top = s.order(10)
-    st.dataframe(
+    with chart:  # bars, not a chart: a fresh tab draws them without loading plotly.js
+        st.markdown(f"**Softmax at temperature {temperature:g}** (the network's own: T = 1)")
+        for i in top[:6]:
+            st.progress(
+                float(s.probabilities[i]),
+                text=f"{s.labels[i]} — {s.probabilities[i]:.2%} (at T = 1: {own[i]:.2%})",
+            )
+    st.table(
         {
             "class": [s.labels[i] for i in top],
-            "logit z": [round(float(s.logits[i]), 4) for i in top],
-            "z/T − max": [round(float(s.shifted[i]), 4) for i in top],
+            "logit z": [f"{float(s.logits[i]):.4f}" for i in top],
+            "z/T − max": [f"{float(s.shifted[i]):.4f}" for i in top],
             "exp(z/T − max)": [f"{s.exps[i]:.4g}" for i in top],
             "probability": [f"{s.probabilities[i]:.2%}" for i in top],
         },
         hide_index=True,
-        key=f"{PAGE}.softmax_table",
     )
+    plotted = st.expander(
+        "The same as a chart", key=f"{PAGE}.softmax_chart", on_change="rerun",
+        bind="query-params",
+    )  # fmt: skip
+    if plotted.open:
+        plotted.plotly_chart(
+            shared(lambda: softmax_figure(s), probe, "softmax", temperature), key=f"{PAGE}.softmax"
+        )
     st.caption(
         f"The exps add up to {s.total:.4g}; written out for the top class: `{s.formula(top[0])}`. "
         "Subtracting the largest score first changes no probability (it cancels in the "

@@ -17,15 +17,20 @@ def lenet_probe() -> cnnviz.Probe:
 
 def test_softmax_numbers_match_torch_and_follow_the_temperature(open_page, charts, array):
     at = open_page("inside_layer", **DIGIT)
+    assert not at.exception
+    assert charts(at) == {}  # bars and a table first: no plotly.js for a fresh tab
+    bars = [b.proto.text for b in at.get("progress")]
+    assert bars[0].startswith("3 — ")
 
+    at = open_page("inside_layer", **DIGIT, **{"inside.softmax_chart": "true"})
     assert not at.exception
     logits = torch.from_numpy(steps.probe_logits(lenet_probe(), 10))
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert table["class"].iloc[0] == "3"
     shown = np.array([float(p.rstrip("%")) / 100 for p in table["probability"]])
     assert abs(shown.sum() - 1) < 1e-3
     np.testing.assert_allclose(
-        table["logit z"], logits[[int(c) for c in table["class"]]], atol=1e-3
+        table["logit z"].astype(float), logits[[int(c) for c in table["class"]]], atol=1e-3
     )
     bars = charts(at)["inside.softmax"]["data"][0]
     expected = torch.softmax(logits, 0).numpy()
