@@ -51,7 +51,8 @@ def gradient_png() -> bytes:
 
 def upload(page: Page, name: str, data: bytes, mime: str = "image/png") -> None:
     """Put a file into the sidebar's "Upload an image" input, as a user's file chooser would."""
-    page.locator("[data-testid='stSidebar'] input[type=file]").set_input_files(
+    # The first of the sidebar's file inputs (the lesson menu's own is at its foot).
+    page.locator("[data-testid='stSidebar'] input[type=file]").first.set_input_files(
         files=[{"name": name, "mimeType": mime, "buffer": data}]
     )
 
