@@ -20,7 +20,7 @@ MAIN_VISUAL = {
     "/pooling": "[data-testid='stImage']",  # the maps before pooling
     "/attribution": "[data-testid='stImage']",  # the Grad-CAM overlay
     "/training": "[data-testid='stButton'] button:has-text('Train')",  # before a run: Train
-    "/inside_layer": ".js-plotly-plot",  # softmax's probabilities
+    "/inside_layer": "[data-testid='stProgress']",  # softmax's probabilities (bars)
     "/feature_vis": "[data-testid='stImage']",  # what each channel looks for
     "/adversarial": "[data-testid='stImage']",  # original, change, adversarial
     "/compare": "[data-testid='stImage']",  # the first network's view
