@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlencode
 
+from cnnviz import limits
 from cnnviz.errors import InputError
 
 PAGES = (
@@ -113,6 +114,12 @@ def read_lesson(data: bytes | str, key: str = "lesson") -> Lesson:
         LessonError: Not UTF-8 or not TOML, or a step that misses a field, names no page of
             the app or has a query that is not a table of text; the message names the line.
     """
+    size = len(data.encode("utf-8") if isinstance(data, str) else data)
+    if size > limits.LESSON.max_bytes:
+        raise LessonError(
+            f"This lesson file is {size / 1e6:.1f} MB; a lesson file may be "
+            f"{limits.LESSON.describe()}."
+        )
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError:

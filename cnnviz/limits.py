@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CHECKPOINT", "IMAGE", "LABELS", "LIMITS", "ONNX", "ZIP", "UploadLimit"]
+__all__ = ["CHECKPOINT", "IMAGE", "LABELS", "LESSON", "LIMITS", "ONNX", "ZIP", "UploadLimit"]
 
 MIB = 2**20
 
@@ -54,4 +54,6 @@ ONNX = UploadLimit("an ONNX model", 300)
 """A whole network as an ONNX graph: ResNet-50 is about 100 MB, EfficientNet-B0 about 20 MB."""
 LABELS = UploadLimit("a labels file", 1)
 """Class names, one per line: ImageNet-21k's 21,843 names are about 400 kB."""
-LIMITS = (IMAGE, ZIP, CHECKPOINT, ONNX, LABELS)
+LESSON = UploadLimit("a lesson file", 1)
+"""A teacher's lesson (TOML): the bundled 12-step lesson is about 5 kB."""
+LIMITS = (IMAGE, ZIP, CHECKPOINT, ONNX, LABELS, LESSON)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz import lessons
+from cnnviz import lessons, limits
 from cnnviz.errors import CnnvizError
 from cnnviz.lessons import Lesson, Step
 from cnnviz.ui.share_views import app_link, link_with_qr
@@ -109,8 +109,9 @@ def _menu() -> None:
                 icon=":material/play_arrow:", on_click=_go, args=(_bundled(key), 0),
             )  # fmt: skip
         st.file_uploader(
-            "Or your own lesson (.toml)", type=["toml"], key="lesson.upload",
-            on_change=_start_own,
+            f"Or your own lesson (.toml, {limits.LESSON.describe()})", type=["toml"],
+            key="lesson.upload", on_change=_start_own,
+            max_upload_size=limits.LESSON.megabytes,
             help="A TOML file with a title and [[steps]] (title, page, query, show, ask); "
             "copy cnnviz/assets/lessons/how_a_cnn_sees.toml to start.",
         )  # fmt: skip

@@ -89,3 +89,9 @@ def test_other_bad_files() -> None:
         read_lesson(b'title = "Empty"')
     with pytest.raises(lessons.InputError, match="no lesson called 'nope'"):
         lessons.load_lesson("nope")
+
+
+def test_a_lesson_file_over_its_limit_is_refused_in_a_sentence() -> None:
+    big = 'title = "Big"\n' + "# " + "x" * (1024 * 1024) + "\n"
+    with pytest.raises(LessonError, match=r"a lesson file may be up to 1 MB"):
+        read_lesson(big.encode())

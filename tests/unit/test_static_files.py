@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,10 @@ def _get(app: StaticFiles, path: str, method: str = "GET", **headers: str) -> tu
         "type": "http", "method": method, "path": path,
         "headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()],
     }  # fmt: skip
-    asyncio.run(app(scope, None, send))
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in
+    # this one, where asyncio.run refuses to start another.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, None, send)).result()
     start, body = sent
     return start["status"], dict(start["headers"]), body["body"]
 
