@@ -9,6 +9,7 @@ st.set_page_config(
     initial_sidebar_state=ui.sidebar_state(),  # collapsed in presenter mode (?present=1)
 )  # fmt: skip
 ui.configure_runtime()
+ui.rerun_on_reconnect()  # a tab whose server died draws its view again on a live one
 ui.presenter_toggle()
 ui.sidebar()
 page = st.navigation(

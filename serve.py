@@ -21,7 +21,7 @@ from starlette.middleware import Middleware
 # own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from cnnviz.static_files import StaticFiles
+from cnnviz.static_files import MediaWait, StaticFiles
 from cnnviz.training.priority import PAGES
 
 
@@ -63,5 +63,8 @@ app = st.App(
             root=Path(st.__file__).resolve().parent / "static",
             base=st.get_option("server.baseUrlPath"),
         ),
+        # A tab back from a replica that died asks for its pictures before its view has run
+        # again here: they are waited for (a few seconds), not refused (cnnviz/static_files.py).
+        Middleware(MediaWait, base=st.get_option("server.baseUrlPath")),
     ],
 )

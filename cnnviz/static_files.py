@@ -121,3 +121,64 @@ async def _answer(found: _File, scope: dict[str, Any], send: Any) -> None:
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+MEDIA_WAIT_S = 5.0
+"""Seconds a picture this server does not have (yet) is waited for before a 404."""
+
+
+class MediaWait:
+    """ASGI middleware: a picture (``<base>/media/...``) this server does not have yet is
+    waited for, up to ``wait_s``, instead of refused at once.
+
+    When a tab's server goes away (a replica of a school dies, a server restarts), the browser
+    asks the server it reconnects to for the pictures it was showing, before its view has run
+    again there (:func:`cnnviz.ui.rerun_on_reconnect`). That run makes the very same files (a
+    picture's address is a hash of its bytes) a moment later; a 404 now would leave a broken
+    picture on the page, since the run gives the element the same address and the browser does
+    not ask again. A picture that never comes is refused after ``wait_s``, as before.
+
+    Args:
+        app: The ASGI app it stands in front of (Streamlit's).
+        base: The server's ``server.baseUrlPath`` ("" for none).
+        wait_s: Longest wait for a missing picture.
+        poll_s: How often it asks again meanwhile.
+    """
+
+    def __init__(
+        self, app: Any, base: str = "", wait_s: float = MEDIA_WAIT_S, poll_s: float = 0.2
+    ) -> None:
+        self.app = app
+        self.prefix = f"/{base.strip('/')}/media/" if base.strip("/") else "/media/"
+        self.wait_s = wait_s
+        self.poll_s = poll_s
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("GET", "HEAD")
+            or not scope.get("path", "").startswith(self.prefix)
+        ):
+            await self.app(scope, receive, send)
+            return
+        deadline = anyio.current_time() + self.wait_s
+        while await self._missing(scope, send, last=anyio.current_time() >= deadline):
+            await anyio.sleep(self.poll_s)
+
+    async def _missing(self, scope: dict[str, Any], send: Any, last: bool) -> bool:
+        """Pass the request on; ``True`` (and nothing sent) when it was a 404 to try again."""
+        held = False
+
+        async def forward(message: dict[str, Any]) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] == 404:
+                held = not last
+            if not held:
+                await send(message)
+
+        await self.app(scope, _no_body, forward)  # a GET's body is empty, however often read
+        return held
+
+
+async def _no_body() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}

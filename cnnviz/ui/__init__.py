@@ -14,6 +14,7 @@ from cnnviz.ui.session import (
     current_selection,
     error_boundary,
     page_run,
+    rerun_on_reconnect,
     training_job,
     use_trained,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "png_download",
     "presenter_toggle",
     "presenting",
+    "rerun_on_reconnect",
     "sample_gallery",
     "section",
     "settings",

@@ -292,6 +292,30 @@ def page_run() -> contextlib.AbstractContextManager[None]:
     return PAGES.running()
 
 
+RECONNECT_CHECK_S = 3600.0
+
+
+@st.fragment(run_every=RECONNECT_CHECK_S)
+def _reconnect_marker() -> None:
+    """Nothing to draw: see :func:`rerun_on_reconnect`."""
+
+
+def rerun_on_reconnect() -> None:
+    """Make a tab whose server went away draw its view again once it reconnects.
+
+    Streamlit's frontend reruns the script after a reconnect only when it thinks its session
+    could not have survived: a run was going, or a ``run_every`` fragment is on the page.
+    Otherwise it keeps the old elements, as it should when the same server resumes the session.
+    A replica that died (a school behind HAProxy, :mod:`cnnviz.school`) or a restarted server
+    resumes nothing: the tab's pictures are gone (their files lived in the old process) and it
+    would stay broken until the next click. This hourly fragment, which draws nothing, makes the
+    frontend ask for a run whenever it reconnects; the run reads the page and its query string
+    from the URL, so the tab comes back on the same view. Call it before the page, so a page's
+    own polling fragment stays the last one registered.
+    """
+    _reconnect_marker()
+
+
 @st.cache_resource(scope="session", on_release=lambda job: job.stop(), show_spinner=False)
 def training_job() -> TrainJob:
     """This browser tab's training job: it runs on across pages and stops when the tab closes."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz.static_files import StaticFiles
+from cnnviz.static_files import MediaWait, StaticFiles
 
 SCRIPT = b"console.log('cnnviz');\n" * 200
 
@@ -91,3 +91,39 @@ def test_anything_else_goes_on_to_streamlit(root: Path, path: str) -> None:
     app = StaticFiles(_passed_on, root)
     assert _get(app, path) == (404, {}, b"streamlit")
     assert path not in app._files  # made-up paths are not remembered
+
+
+class _MediaLater:
+    """Streamlit's media endpoint, where a picture appears after ``misses`` requests."""
+
+    def __init__(self, misses: int) -> None:
+        self.misses = misses
+        self.calls = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.calls += 1
+        found = self.calls > self.misses
+        await send({"type": "http.response.start", "status": 200 if found else 404, "headers": []})
+        await send({"type": "http.response.body", "body": b"jpeg" if found else b"missing"})
+
+
+def test_a_picture_that_appears_soon_is_waited_for() -> None:
+    inner = _MediaLater(misses=3)
+    status, _, body = _get(MediaWait(inner, wait_s=5.0, poll_s=0.01), "/media/abc.jpg")
+    assert (status, body, inner.calls) == (200, b"jpeg", 4)
+
+
+def test_a_picture_that_never_comes_is_refused_after_the_wait() -> None:
+    inner = _MediaLater(misses=10**6)
+    app = MediaWait(inner, wait_s=0.1, poll_s=0.02)
+    status, _, body = _get(app, "/media/gone.jpg")
+    assert (status, body) == (404, b"missing")
+    assert 2 <= inner.calls <= 10
+
+
+def test_only_pictures_wait() -> None:
+    inner = _MediaLater(misses=10**6)
+    app = MediaWait(inner, base="/school/", wait_s=5.0, poll_s=0.01)
+    assert _get(app, "/school/static/app.js")[0] == 404
+    assert _get(app, "/media/abc.jpg")[0] == 404  # not under this server's base path
+    assert inner.calls == 2
