@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+REPLICAS ?= 2
+# `make school` listens on 8500 unless PORT is given (make run's 8501 stays free).
+SCHOOL_PORT = $(if $(filter file,$(origin PORT)),8500,$(PORT))
 
-.PHONY: run test lint format bench screenshots chromium clean
+.PHONY: run install test lint format bench screenshots chromium haproxy school school-stop clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +21,8 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-app
 
+install: $(VENV)/.installed-app
+
 ## run: start the app on http://localhost:$(PORT)
 run: $(VENV)/.installed-app
 	$(PY) -m streamlit run serve.py --server.port $(PORT) --server.address localhost
@@ -28,8 +33,22 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
+## haproxy: Debian's HAProxy, the load balancer of `make school` (and its browser tests)
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends haproxy; }
+
+## school: REPLICAS servers behind HAProxy on http://localhost:$(SCHOOL_PORT) (pids in .school/)
+school: $(VENV)/.installed-app haproxy
+	$(PY) -m cnnviz.cli school start --replicas $(REPLICAS) --port $(SCHOOL_PORT)
+
+## school-stop: stop exactly the processes `make school` started
+school-stop:
+	$(PY) -m cnnviz.cli school stop
+
 ## test: lint, unit, AppTest and browser tests
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test chromium haproxy
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest

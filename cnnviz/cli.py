@@ -10,6 +10,11 @@ cnnviz probe IMAGE --model lenet5    print every layer's shape and the top-5 pre
                                      (--model: a registry name, timm:<name>, pkg.mod:factory
                                      or a .onnx file; --weights .pt/.safetensors; --labels)
 cnnviz train --epochs 3 --out x.pt   train a network (--logdir DIR: TensorBoard logs too)
+cnnviz school start --replicas 2 --port 8500
+                                     a school: N servers behind HAProxy (`make school`)
+cnnviz school stop                   stop exactly what `school start` started
+cnnviz school config --servers HOST:PORT,... --bind :8500
+                                     print HAProxy's configuration for those servers
 
 ``cnnviz train`` exits with status 1 when the loss blows up, with the reason on stderr; with
 ``--out`` it then saves the weights of the best epoch (by validation accuracy), or nothing if no
@@ -192,6 +197,37 @@ def _finish_training(done: DoneEvent, config: TrainConfig, args: argparse.Namesp
     return 0
 
 
+def _school(args: argparse.Namespace) -> int:
+    from cnnviz import school
+
+    run_dir = Path(args.run_dir).resolve()
+    if args.action == "stop":
+        pids = school.stop(run_dir)
+        _out(f"stopped {len(pids)} processes ({', '.join(map(str, pids))})" if pids
+             else f"no school was running from {run_dir}")  # fmt: skip
+        return 0
+    if args.action == "config":
+        servers = [s.rpartition(":") for s in args.servers.split(",") if s]
+        replicas = [school.Replica(f"r{i}", host, int(port))
+                    for i, (host, _, port) in enumerate(servers, 1)]  # fmt: skip
+        text = school.render_config(replicas, args.bind)
+        if args.out:
+            Path(args.out).write_text(text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    options = school.SchoolOptions(args.replicas, args.port, args.host, run_dir)
+    try:
+        started = school.start(options)
+    except CnnvizError:
+        school.stop(run_dir)  # what did start, by its recorded pids
+        raise
+    pids = ", ".join(f"{p.name} {p.pid}" for p in started.processes)
+    _out(f"{started.url}: {len(started.replicas)} replicas behind HAProxy (pids {pids}); "
+         f"shared models in {started.shared}; logs in {run_dir / 'logs'}")  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cnnviz`` console script."""
     parser = argparse.ArgumentParser(prog="cnnviz", description="See how a CNN sees.")
@@ -243,6 +279,17 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--out", help="checkpoint file to write (.pt)")
     fit.add_argument("--logdir", help="also write TensorBoard logs (loss, accuracy, learning "
                      "rate, first-layer filters) into this folder")  # fmt: skip
+    school = sub.add_parser("school", help="N servers behind HAProxy, for a whole school")
+    school.add_argument("action", choices=["start", "stop", "config"])
+    school.add_argument("--replicas", type=int, default=2)
+    school.add_argument("--port", type=int, default=8500, help="HAProxy's port (students')")
+    school.add_argument("--host", default="0.0.0.0",
+                        help="HAProxy's address (0.0.0.0: every interface)")  # fmt: skip
+    school.add_argument("--run-dir", default=".school", help="pids, configuration and logs")
+    school.add_argument("--servers", default="",
+                        help="config: the replicas' HOST:PORT, comma-separated")  # fmt: skip
+    school.add_argument("--bind", default=":8500", help="config: HAProxy's front address")
+    school.add_argument("--out", help="config: write it to this file")
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -255,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
             return _download(args.names)
         if args.command == "train":
             return _train(args)
+        if args.command == "school":
+            return _school(args)
         return _probe(args.image, args.model, args.weights, args.labels)
     except CnnvizError as error:
         sys.stderr.write(f"\ncnnviz: {error}\n")

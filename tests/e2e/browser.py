@@ -49,6 +49,23 @@ def gradient_png() -> bytes:
     return buffer.getvalue()
 
 
+def biased_lenet() -> tuple[bytes, str]:
+    """A LeNet-5 checkpoint of our own that says "4" to every image, whatever it is; and "4"."""
+    import torch
+
+    import cnnviz
+
+    model = cnnviz.load_model("lenet5", "random")
+    state = model.module.state_dict()
+    last = [k for k in state if k.endswith(".bias")][-1]
+    state[last] = torch.zeros_like(state[last])
+    state[last][4] = 30.0  # every logit but this one is small next to it
+    model.module.load_state_dict(state)
+    buffer = io.BytesIO()
+    cnnviz.save_checkpoint(model, buffer)
+    return buffer.getvalue(), "4"
+
+
 def upload(page: Page, name: str, data: bytes, mime: str = "image/png") -> None:
     """Put a file into the sidebar's "Upload an image" input, as a user's file chooser would."""
     # The first of the sidebar's file inputs (the lesson menu's own is at its foot).

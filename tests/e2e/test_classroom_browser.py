@@ -3,16 +3,13 @@ server restart, and the lesson's next / previous."""
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import pytest
-import torch
-from browser import App, expect_no_exception, main, wait_for_app
+from browser import App, biased_lenet, expect_no_exception, main, wait_for_app
 from playwright.sync_api import Browser, expect
 
-import cnnviz
 from cnnviz.models.store import STORE_ENV, ModelStore
 
 pytestmark = pytest.mark.e2e
@@ -37,24 +34,11 @@ def test_compare_page_shows_three_models_in_three_columns(app: App) -> None:
     expect(table).to_contain_text("ResNet-18")
 
 
-def _biased_lenet(tmp_path: Path) -> tuple[bytes, str]:
-    """A LeNet-5 checkpoint of our own that says "4" to every image, whatever it is."""
-    model = cnnviz.load_model("lenet5", "random")
-    state = model.module.state_dict()
-    last = [k for k in state if k.endswith(".bias")][-1]
-    state[last] = torch.zeros_like(state[last])
-    state[last][4] = 30.0  # every logit but this one is small next to it
-    model.module.load_state_dict(state)
-    buffer = io.BytesIO()
-    cnnviz.save_checkpoint(model, buffer)
-    return buffer.getvalue(), "4"
-
-
 def test_a_shared_link_opens_the_model_after_a_server_restart(
     browser: Browser, server, tmp_path: Path
 ) -> None:
     store = tmp_path / "shared"
-    data, label = _biased_lenet(tmp_path)
+    data, label = biased_lenet()
     ref = ModelStore(store).share(data).ref
     port = server.free_port()
     path = f"/feature_maps?model=lenet5&weights={ref}&sample=digit_3"
