@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+ADDRESS ?= localhost
 REPLICAS ?= 2
 # `make school` listens on 8500 unless PORT is given (make run's 8501 stays free).
 SCHOOL_PORT = $(if $(filter file,$(origin PORT)),8500,$(PORT))
@@ -23,9 +24,9 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 
 install: $(VENV)/.installed-app
 
-## run: start the app on http://localhost:$(PORT)
+## run: start the app on http://$(ADDRESS):$(PORT)
 run: $(VENV)/.installed-app
-	$(PY) -m streamlit run serve.py --server.port $(PORT) --server.address localhost
+	$(PY) -m streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS)
 
 ## chromium: Debian's chromium for the browser tests (never a Playwright browser download)
 chromium:
