@@ -32,9 +32,14 @@ floor ratios are printed.
 Targets (issue 10, 2 cores): arrival p95 <= 3 s, later views p95 <= 1 s, 0 errors, server RSS
 <= 3 GB, the training run still progressing.
 
+With --replicas N the class goes through a school instead (cnnviz.school, what ``make
+school`` starts: N replicas behind HAProxy, cookie affinity, offline): the tabs keep HAProxy's
+cookie as a browser does, server CPU and memory are summed over the replicas (CPU per replica and
+HAProxy's printed too), and the minimal-app floor is left out.
+
 Run: .venv/bin/python benchmarks/bench_classroom.py [--students 30] [--arrival-window 10]
      [--model lenet5|resnet18] [--no-training] [--train-in process|thread] [--think 2]
-     [--seed 0] [--script serve.py]
+     [--seed 0] [--script serve.py] [--replicas N]
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from servers import Server, streamlit_server
+from servers import Server, school_server, streamlit_server
 from streamlit_client import StreamlitClient, View, ViewError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -462,7 +467,7 @@ def print_errors(result: ClassResult) -> None:
             print(f"  {result.logged.count(line)} x {line[:160]}")
 
 
-def verdict(result: ClassResult, floor: ClassResult, training: bool) -> None:
+def verdict(result: ClassResult, floor: ClassResult | None, training: bool) -> None:
     arrival = percentile(result.seconds("arrival"), 95)
     later = percentile([x for k in KINDS[1:] for x in result.seconds(k)], 95)
     progressing = True
@@ -480,6 +485,11 @@ def verdict(result: ClassResult, floor: ClassResult, training: bool) -> None:
     ]
     if training:
         checks.append(("training still progressing", progressing, "yes" if progressing else "no"))
+    if floor is None:
+        print("\ntargets:")
+        for name, ok, value in checks:
+            print(f"  {'PASS' if ok else 'FAIL'}  {name:<28} {value}")
+        return
     floor_p50 = percentile(floor.seconds("arrival"), 50)
     floor_p95 = percentile(floor.seconds("arrival"), 95)
     print(f"\narrival vs the minimal app: p50 {percentile(result.seconds('arrival'), 50):.2f} / "
@@ -506,12 +516,19 @@ def main() -> None:
         "--script", default="serve.py" if (ROOT / "serve.py").exists() else "app.py",
         help="what `streamlit run` serves (default: serve.py where there is one, as `make run`)",
     )  # fmt: skip
+    parser.add_argument(
+        "--replicas", type=int, default=0,
+        help="go through a school of this many replicas behind HAProxy (make school)",
+    )  # fmt: skip
     args = parser.parse_args()
     os.environ["CNNVIZ_TRAIN_PROCESS"] = "1" if args.train_in == "process" else "0"  # servers'
     where = f"in a {args.train_in}" if args.training else "off"
     print(f"{args.students} students within {args.arrival_window:.0f} s, model {args.model}, "
           f"think {args.think:.1f} s, training {where}; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")  # fmt: skip
+    if args.replicas:
+        run_school(args)
+        return
     with tempfile.TemporaryDirectory(prefix="bench_classroom_") as tmp:
         workdir = Path(tmp)
         (workdir / "minimal_app.py").write_text(MINIMAL_APP)
@@ -540,6 +557,29 @@ def main() -> None:
     print_training(result)
     print_errors(result)
     verdict(result, floor, args.training)
+
+
+def run_school(args: argparse.Namespace) -> None:
+    """The class through a school of ``--replicas`` behind HAProxy (no minimal-app floor)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="bench_school_") as tmp,
+        school_server(args.replicas, Path(tmp)) as server,
+    ):
+        start = server.replica_cpu_s()
+        result = run_class(server, args, lesson=True, training=args.training)
+        spent = {k: v - start.get(k, 0.0) for k, v in server.replica_cpu_s().items()}
+    print(f"\ncnnviz ({args.model}) through HAProxy, {args.replicas} replicas (make school), "
+          "the lesson path: one tab alone (cold, then a second tab), no training yet:")  # fmt: skip
+    print_alone(result, KINDS)
+    print(f"\nthe class: {args.students} tabs within {args.arrival_window:.0f} s"
+          f"{', training' if args.training else ''}:")  # fmt: skip
+    print_views(result, KINDS)
+    print_resources(result, args.students)
+    print("CPU per process over the whole run (the tabs alone included): " + ", ".join(
+        f"{name} {cpu:.1f} s" for name, cpu in spent.items()))  # fmt: skip
+    print_training(result)
+    print_errors(result)
+    verdict(result, None, args.training)
 
 
 if __name__ == "__main__":

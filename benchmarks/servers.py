@@ -1,7 +1,9 @@
 """A Streamlit server for the benchmarks: started on a free port, offline, and measured.
 
 Shared by ``bench_browser.py`` and ``bench_classroom.py``: the process's CPU seconds
-(``/proc/<pid>/stat``), its memory (``VmRSS``/``VmHWM``) and the tracebacks in its log.
+(``/proc/<pid>/stat``), its memory (``VmRSS``/``VmHWM``) and the tracebacks in its log. A
+school (:mod:`cnnviz.school`: replicas behind HAProxy, as ``make school`` starts it) is measured
+the same way, summed over its processes (:func:`school_server`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import requests
 
@@ -35,15 +39,11 @@ class Server:
 
     def cpu_s(self) -> float:
         """CPU seconds (user + system, all threads) the server has used."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.process.pid)
 
     def memory(self, name: str) -> int:
         """``VmRSS`` or ``VmHWM`` of the server, in bytes."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(name + ":"):
-                return int(line.split()[1]) * 1024
-        return 0
+        return memory_of(self.process.pid, name)
 
     def logged_errors(self) -> list[str]:
         """The last line of each traceback in the server's log ("KeyError: 'x'")."""
@@ -53,6 +53,71 @@ class Server:
         """Record the peak RSS every 0.2 s until ``stop``."""
         while not stop.wait(0.2):
             self.peak_rss = max(self.peak_rss, self.memory("VmRSS"))
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_of(pid: int, name: str) -> int:
+    """``VmRSS`` or ``VmHWM`` of a process, in bytes (0 once it is gone)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0
+    for line in lines:
+        if line.startswith(name + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+@dataclass
+class SchoolServer(Server):
+    """A school measured like one server: CPU summed over HAProxy and the replicas, memory
+    over the replicas (``VmHWM`` summed: an upper bound of the peak together), every log.
+    ``process`` is the first replica (for measures of one process's descendants)."""
+
+    running: Any = None
+    """The :class:`cnnviz.school.School`."""
+
+    def cpu_s(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.running.processes)
+
+    def replica_cpu_s(self) -> dict[str, float]:
+        """CPU seconds of each process of the school by name (``r1``..., ``haproxy``)."""
+        return {p.name: cpu_seconds(p.pid) for p in self.running.processes}
+
+    def memory(self, name: str) -> int:
+        return sum(memory_of(p.pid, name) for p in self.running.replicas)
+
+    def logged_errors(self) -> list[str]:
+        return [e for log in sorted(self.log.glob("r*.log"))
+                for e in _TRACEBACK_END.findall(log.read_text(errors="replace"))]  # fmt: skip
+
+
+@contextmanager
+def school_server(replicas: int, workdir: Path) -> Iterator[SchoolServer]:
+    """Start a school of ``replicas`` offline (empty TORCH_HOME) behind HAProxy; stop it."""
+    from cnnviz import school
+
+    port = _free_port()
+    torch_home = workdir / f"torch_home_{port}"
+    torch_home.mkdir()
+    options = school.SchoolOptions(
+        replicas=replicas, port=port, host="127.0.0.1", run_dir=workdir / f"school_{port}",
+        shared=workdir / "shared", env={"CNNVIZ_OFFLINE": "1", "TORCH_HOME": str(torch_home)},
+    )  # fmt: skip
+    try:
+        running = school.start(options)
+        first = SimpleNamespace(pid=running.replicas[0].pid)
+        yield SchoolServer(first, running.url, options.run_dir / "logs", running=running)
+    finally:
+        school.stop(options.run_dir)
 
 
 def _free_port() -> int:

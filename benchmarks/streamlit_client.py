@@ -140,9 +140,11 @@ class StreamlitClient:
     def connect(self) -> None:
         """Open the session's websocket (the server starts no run until the first view)."""
         url = "ws" + self.base_url.removeprefix("http") + "/_stcore/stream"
+        cookies = self._http.cookie_header()  # a load balancer's: to this tab's replica
+        headers = {"Cookie": cookies} if cookies else None
         try:
             self._ws = connect(url, subprotocols=["streamlit"], max_size=None, legacy=True,
-                               open_timeout=self.timeout)  # fmt: skip
+                               open_timeout=self.timeout, additional_headers=headers)  # fmt: skip
         except (OSError, TimeoutError) as error:
             raise ViewError(f"websocket: {error}") from error
 
@@ -322,6 +324,9 @@ class HttpConnections:
         parts = urlsplit(base_url)
         self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
         self._timeout = timeout
+        self.cookies: dict[str, str] = {}
+        """Cookies the server set (a load balancer's affinity cookie), sent back as a browser
+        does: on every request and on the websocket."""
         self._idle: queue.LifoQueue[http.client.HTTPConnection] = queue.LifoQueue()
         self._pool = ThreadPoolExecutor(max_workers=size)
 
@@ -357,11 +362,19 @@ class HttpConnections:
     def _connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
 
+    def cookie_header(self) -> str:
+        """The ``Cookie`` header for the next request ("" when the server set none)."""
+        return "; ".join(f"{name}={value}" for name, value in dict(self.cookies).items())
+
     def _request(self, connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
         """Status and body of one GET; closes the connection and raises on failure."""
         try:
-            connection.request("GET", path)
+            cookies = self.cookie_header()
+            connection.request("GET", path, headers={"Cookie": cookies} if cookies else {})
             response = connection.getresponse()
+            for header in response.headers.get_all("Set-Cookie") or ():
+                name, _, value = header.split(";", 1)[0].partition("=")
+                self.cookies[name.strip()] = value.strip()
             return response.status, response.read()
         except (OSError, http.client.HTTPException) as error:
             connection.close()

@@ -104,3 +104,38 @@ def test_pressing_a_button_reruns_with_its_trigger(
         assert pressed.media == 0  # the same image URL: a tab fetches it once
     finally:
         client.close()
+
+
+def test_cookies_the_server_sets_go_back_on_every_request(client_module: ModuleType) -> None:
+    """As a browser's: a load balancer's affinity cookie keeps the tab on one replica."""
+    import http.server
+    import threading
+
+    seen: list[str | None] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Cookie"))
+            self.send_response(200)
+            if self.path == "/":
+                self.send_header("Set-Cookie", "SERVERID=r2; path=/; HttpOnly")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    http_ = client_module.HttpConnections(f"http://127.0.0.1:{server.server_port}", 10.0)
+    try:
+        http_.get("/")
+        http_.get("/static/app.js")
+        assert http_.cookie_header() == "SERVERID=r2"
+    finally:
+        http_.close()
+        server.shutdown()
+    assert seen == [None, "SERVERID=r2"]
