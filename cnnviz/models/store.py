@@ -11,6 +11,13 @@ after a server restart too (the store is a folder, not memory).
   other classes by counting), and only ids of that exact form ever reach the file system.
 * Stored files are read like any checkpoint: ``torch.load(..., weights_only=True)``, checked
   before they are stored and again when they are loaded.
+* Shared by every replica of a school (:mod:`cnnviz.school`): each gets the same
+  ``CNNVIZ_SHARED``, a folder on a shared volume (a ReadWriteMany claim on Kubernetes). Files are
+  written under a temporary name and renamed, and a reference never changes its file, so the
+  replicas' own model caches (keyed by the reference) always agree with the store; a model the
+  store removed is refused on every replica, cached or not (``cnnviz.ui.current_model``).
+* Another backend (an object store, a database) is a class with :class:`SharedModels`'s three
+  methods, returned by :func:`default_store`: the app reaches the store only through it.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from cnnviz.errors import ModelError
 from cnnviz.models.checkpoints import module_from_state, read_checkpoint
@@ -172,6 +180,41 @@ class ModelStore:
             log.info("shared-model store: removed the oldest, %s", oldest.name)
 
 
+class SharedModels(Protocol):
+    """What the app asks of a shared-model store (:class:`ModelStore`, a folder, is the one
+    backend; see the module's notes)."""
+
+    def share(self, checkpoint: bytes) -> SharedModel:
+        """Store a cnnviz checkpoint; its new unguessable ``shared-<id>`` reference.
+
+        Raises:
+            ModelError: Unsafe, not a cnnviz checkpoint, too large, or not storable now.
+        """
+        ...
+
+    def path(self, ref: str) -> Path:
+        """The local file of a reference (a remote backend fetches it into a local cache).
+
+        Raises:
+            ModelError: Malformed, unknown or removed reference.
+        """
+        ...
+
+    def load(self, ref: str) -> Model:
+        """The network of a reference, read with ``weights_only=True``.
+
+        Raises:
+            ModelError: Unknown or removed reference, or a damaged file.
+        """
+        ...
+
+
+def default_store() -> SharedModels:
+    """The store this server (every replica of a school) shares models through: the folder
+    ``$CNNVIZ_SHARED`` (:meth:`ModelStore.default`)."""
+    return ModelStore.default()
+
+
 def _arch(meta: dict) -> str:
     """The architecture a checkpoint's metadata names."""
     arch = meta.get("arch")
@@ -189,7 +232,7 @@ def load_shared(name: str, ref: str) -> Model:
     Raises:
         ModelError: Unknown reference, or a model of another architecture.
     """
-    model = ModelStore.default().load(ref)
+    model = default_store().load(ref)
     if model.name != name:
         raise ModelError(
             f"The shared model '{ref}' is a {model.spec.label}: choose {model.spec.label} as "

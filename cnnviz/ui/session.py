@@ -212,7 +212,7 @@ def current_model(selection: Selection) -> cnnviz.Model:
         digest = hashlib.sha256(selection.checkpoint).hexdigest()
         return _checkpoint_model(name, digest, selection.checkpoint, labels_key, labels)
     if store.is_shared(weights):
-        store.ModelStore.default().path(weights)  # removed since it was cached: say so
+        store.default_store().path(weights)  # removed since it was cached: say so
     if weights == "auto":
         _auto_download(name)
         return auto_model(name)

@@ -57,7 +57,7 @@ def link_with_qr(url: str, caption: str, width: int = 160) -> None:
 
 def _share(arch: str, checkpoint: bytes, key: str) -> None:
     with error_boundary("sharing the model"):
-        shared = store.ModelStore.default().share(checkpoint)
+        shared = store.default_store().share(checkpoint)
         st.session_state[key] = (hashlib.sha256(checkpoint).hexdigest(), shared.ref, arch)
 
 

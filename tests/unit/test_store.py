@@ -11,7 +11,14 @@ import pytest
 import torch
 
 import cnnviz
-from cnnviz.models.store import PREFIX, STORE_ENV, ModelStore, default_root, is_shared
+from cnnviz.models.store import (
+    PREFIX,
+    STORE_ENV,
+    ModelStore,
+    default_root,
+    default_store,
+    is_shared,
+)
 
 
 def _checkpoint(model: cnnviz.Model) -> bytes:
@@ -148,3 +155,30 @@ def test_unwritable_store_says_which_variable_to_set(tmp_path: Path, lenet: cnnv
     blocker.write_text("not a folder")
     with pytest.raises(cnnviz.ModelError, match=STORE_ENV):
         ModelStore(blocker / "store").share(_checkpoint(lenet))
+
+
+def test_a_model_shared_by_one_process_opens_in_another_through_the_same_folder(
+    tmp_path: Path, lenet: cnnviz.Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two replicas of a school: each its own process, the same CNNVIZ_SHARED."""
+    import subprocess
+    import sys
+
+    (tmp_path / "model.pt").write_bytes(_checkpoint(lenet))
+    share = (
+        "import pathlib, sys; from cnnviz.models.store import default_store; "
+        "print(default_store().share(pathlib.Path(sys.argv[1]).read_bytes()).ref)"
+    )
+    env = {**os.environ, STORE_ENV: str(tmp_path / "store")}
+    done = subprocess.run(
+        [sys.executable, "-c", share, str(tmp_path / "model.pt")],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    ref = done.stdout.strip()
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "store"))
+    assert isinstance(default_store(), ModelStore)
+    model = default_store().load(ref)
+    assert model.key == f"lenet5:{ref}"
+    x = torch.rand(1, 1, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(model.module(x), lenet.module(x))
