@@ -65,24 +65,26 @@ seed = e.number_input(
 
 options = ui.network_options(arch, running)
 own_data = ui.zip_dataset(arch, int(seed), running) if dataset == "folder" else None
+planned = TrainConfig(
+    arch=arch, dataset=dataset, epochs=int(epochs), batch_size=int(batch), optimizer=optimizer,
+    lr=float(lr), schedule=schedule, seed=int(seed), **options,
+)  # fmt: skip
 
 go_col, stop_col, board_col = st.columns([1, 1, 4])
 tensorboard = ui.tensorboard_option(board_col, running)
 if go_col.button("Train", key="train.start", type="primary", disabled=running,
                  icon=":material/play_arrow:"):  # fmt: skip
-    config = TrainConfig(
-        arch=arch, dataset=dataset, epochs=int(epochs), batch_size=int(batch),
-        optimizer=optimizer, lr=float(lr), schedule=schedule, seed=int(seed), **options,
-    )  # fmt: skip
     with ui.error_boundary("the training run"):
         if dataset == "folder" and own_data is None:
             raise cnnviz.InputError("Upload a zip of your images first (one folder per class).")
-        job.start(config, own_data, logdir=new_logdir(config) if tensorboard else None)
+        job.start(planned, own_data, logdir=new_logdir(planned) if tensorboard else None)
+        st.session_state["train.series"] = None
         st.rerun()  # disable the settings and turn on the live panel's timer
 stop_col.button(
     "Stop", key="train.stop", disabled=not running, on_click=job.stop, icon=":material/stop:",
     help="End the run after the current batch; the model learned so far is kept.",
 )  # fmt: skip
+ui.experiment_setup(job, running)
 
 
 @st.fragment(run_every=1.0 if running else None)
@@ -90,11 +92,19 @@ def live_panel() -> None:
     snap = job.snapshot()
     if snap.status == "idle":
         st.info("Choose the settings and press Train.", icon=":material/model_training:")
+        ui.schedule_chart(planned)  # the schedule as planned, before any run
         return
+    if snap.series_text:
+        st.markdown(f"**{snap.series_text}**")
     st.progress(snap.progress, text=snap.progress_text)
     curves, filters = st.columns([2, 1])
     curves.plotly_chart(figures.training_curves(snap.steps, snap.epochs), key="train.curves")
+    with curves:
+        ui.schedule_chart(snap.config, snap.steps, key="train.lr_chart")
     ui.live_maps(filters, snap)  # drawn from what the training thread made per epoch
+    if snap.earlier or snap.queued:
+        ui.experiment_results(snap)
+    ui.gradient_section(snap)
     if running and not snap.running:
         st.rerun()  # the run ended: a full rerun shows the results and stops the timer
 

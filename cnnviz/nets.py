@@ -20,6 +20,7 @@ __all__ = [
     "ACTIVATIONS",
     "Activation",
     "BasicBlock",
+    "DeepNet",
     "DepthwiseSeparable",
     "LeNet5",
     "SmallMobileNet",
@@ -104,11 +105,14 @@ class Variant:
             ``False`` removes it (small ResNet and MobileNet, which have it).
         dropout: Probability of zeroing each input of the fully connected layers while training
             (0 turns it off).
+        residual: ``True`` adds a shortcut around every pair of convolutions of the deep plain
+            net (:class:`DeepNet`), which makes it a ResNet of the same depth.
     """
 
     activation: str | None = None
     batch_norm: bool | None = None
     dropout: float = 0.0
+    residual: bool | None = None
 
     @property
     def is_default(self) -> bool:
@@ -121,6 +125,8 @@ class Variant:
             out["activation"] = self.activation
         if self.batch_norm is not None:
             out["batch_norm"] = self.batch_norm
+        if self.residual is not None:
+            out["residual"] = self.residual
         return out
 
     def describe(self) -> str:
@@ -130,6 +136,8 @@ class Variant:
             parts.append("batch norm" if self.batch_norm else "no batch norm")
         if self.dropout:
             parts.append(f"dropout {self.dropout:g}")
+        if self.residual is not None:
+            parts.append("residual connections" if self.residual else "no shortcuts")
         return ", ".join(parts)
 
 
@@ -344,6 +352,8 @@ class BasicBlock(nn.Module):
         activation: Any name in :data:`ACTIVATIONS`.
         batch_norm: Off replaces every batch norm by an identity (the convolutions then get a
             bias).
+        residual: Off leaves the shortcut out: two plain convolutions, as in the "plain"
+            networks ResNet was compared with.
     """
 
     def __init__(
@@ -353,15 +363,17 @@ class BasicBlock(nn.Module):
         stride: int = 1,
         activation: str = "relu",
         batch_norm: bool = True,
+        residual: bool = True,
     ) -> None:
         super().__init__()
+        self.residual = residual
         bias = not batch_norm
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=bias)
         self.bn1 = _norm(out_channels, batch_norm)
         self.relu = ACTIVATIONS[activation].module()
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=bias)
         self.bn2 = _norm(out_channels, batch_norm)
-        if stride != 1 or in_channels != out_channels:
+        if residual and (stride != 1 or in_channels != out_channels):
             self.shortcut: nn.Module = nn.Sequential()
             self.shortcut.add_module(
                 "conv", nn.Conv2d(in_channels, out_channels, 1, stride, bias=bias)
@@ -373,7 +385,8 @@ class BasicBlock(nn.Module):
     def forward(self, x):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        out = out + self.shortcut(x)  # out of place: probe records the pre-addition output
+        if self.residual:
+            out = out + self.shortcut(x)  # out of place: probe records the pre-addition output
         return self.relu(out)
 
 
@@ -413,6 +426,59 @@ class SmallResNet(nn.Module):
             block = BasicBlock(channels, out, stride, activation, batch_norm)
             self.features.add_module(f"stage{stage}", block)
             channels = out
+        self.classifier = _pooled_head(channels, num_classes, dropout)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class DeepNet(nn.Module):
+    """A deep plain CNN: ResNet-20's layout (He et al., 2015) with the shortcuts left out.
+
+    A stem convolution, three stages of ``blocks`` pairs of 3x3 convolutions, global pooling and
+    one linear layer: ``6 * blocks + 2`` layers with weights (20 for the default 3). With the
+    defaults (width w = 16, grayscale): (1, 32, 32) -> stem -> (16, 32, 32) -> stage1 ->
+    (16, 32, 32) -> stage2 -> (32, 16, 16) -> stage3 -> (64, 8, 8) -> pool -> linear 10.
+
+    It is built to show why ResNet exists. Without shortcuts or batch norm, each layer scales
+    the gradient on its way back by roughly the same factor, so at the first layers it has
+    faded by orders of magnitude (the *vanishing gradient*) and they barely learn.
+    ``residual=True`` adds ResNet's shortcuts (the same depth: ResNet-20), which carry the
+    gradient straight back; ``batch_norm=True`` rescales every layer's output instead.
+
+    Args:
+        num_classes: Size of the output layer.
+        in_channels: 1 for grayscale digits, 3 for colour images.
+        width: Channels w of the first stage; the others have 2w and 4w.
+        blocks: Pairs of convolutions per stage.
+        activation: Any name in :data:`ACTIVATIONS`.
+        batch_norm: Batch norm after every convolution (off by default).
+        residual: ResNet's shortcut around every pair of convolutions (off by default).
+        dropout: Dropout before the output layer (``drop``) when > 0.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        width: int = 16,
+        blocks: int = 3,
+        activation: str = "relu",
+        batch_norm: bool = False,
+        residual: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.features = nn.Sequential()
+        self.features.add_module("stem", _stem(in_channels, width, activation, batch_norm))
+        channels = width
+        for stage, (out, stride) in enumerate(((width, 1), (2 * width, 2), (4 * width, 2)), 1):
+            for index in range(1, blocks + 1):
+                block = BasicBlock(
+                    channels, out, stride if index == 1 else 1, activation, batch_norm, residual
+                )
+                self.features.add_module(f"stage{stage}_{index}", block)
+                channels = out
         self.classifier = _pooled_head(channels, num_classes, dropout)
 
     def forward(self, x):

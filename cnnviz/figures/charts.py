@@ -342,3 +342,137 @@ def confusion_figure(matrix: np.ndarray, classes: Sequence[str]) -> go.Figure:
         height=max(300, 40 * len(names) + 120), margin={"l": 10, "r": 10, "t": 40, "b": 10},
     )  # fmt: skip
     return fig
+
+
+RUN_COLORS = ("#d62728", "#2ca02c", "#1f77b4", "#9467bd")
+"""One colour per run of an experiment: the first (the problem) red, the second (the cure) green."""
+
+
+def lr_figure(planned: np.ndarray, epochs: int, live: Sequence[StepEvent] = ()) -> go.Figure:
+    """The learning rate over the run: the schedule as planned, and as the run set it so far.
+
+    Args:
+        planned: The rate of every step of the whole run (see
+            :func:`cnnviz.training.lr_schedule`; it may have fewer steps than the run: the x
+            axis is in epochs).
+        epochs: Epochs of the run.
+        live: The run's step events so far (their ``lr``), drawn over the plan.
+    """
+    x = np.arange(len(planned), dtype=np.float64) * epochs / max(1, len(planned))
+    traces = [
+        go.Scatter(
+            x=x, y=np.asarray(planned, dtype=np.float64), mode="lines", name="planned",
+            line={"color": "#9e9e9e", "dash": "dash", "width": 2},
+            hovertemplate="epoch %{x:.2f}: %{y:.2e}<extra>planned</extra>",
+        )
+    ]  # fmt: skip
+    if live:
+        traces.append(
+            go.Scatter(
+                x=np.array([(s.step - 1) * epochs / max(1, s.steps) for s in live]),
+                y=np.array([s.lr for s in live], dtype=np.float64), mode="lines",
+                name="this run", line={"color": "#1f77b4", "width": 3},
+                hovertemplate="epoch %{x:.2f}: %{y:.2e}<extra>this run</extra>",
+            )
+        )  # fmt: skip
+    return go.Figure(
+        traces,
+        layout={
+            "height": 240, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "title": {"text": "Learning rate over the run"},
+            "xaxis": {"title": {"text": "epoch"}, "range": [0, epochs]},
+            "yaxis": {"rangemode": "tozero", "exponentformat": "e"},
+            "legend": {"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+        },
+    )  # fmt: skip
+
+
+def runs_figure(runs: Sequence[tuple[str, Sequence[EpochEvent]]]) -> go.Figure:
+    """Training and validation curves of several runs on one chart, per epoch.
+
+    Left: accuracy (training dotted, validation solid); right: loss. One colour per run
+    (:data:`RUN_COLORS`); the space between a run's dotted and solid line is its gap.
+
+    Args:
+        runs: (label, epochs) of each run.
+    """
+    traces = []
+    for (label, epochs), color in zip(runs, RUN_COLORS, strict=False):
+        x = np.array([e.epoch for e in epochs], dtype=np.int64)
+        for panel, train, val in (
+            ("", [e.train_accuracy for e in epochs], [e.val_accuracy for e in epochs]),
+            ("2", [e.train_loss for e in epochs], [e.val_loss for e in epochs]),
+        ):
+            axes = {"xaxis": f"x{panel}", "yaxis": f"y{panel}", "legendgroup": label}
+            traces += [
+                go.Scatter(
+                    x=x, y=np.array(train, dtype=np.float64), mode="lines",
+                    line={"color": color, "dash": "dot", "width": 2},
+                    name=f"{label}: training", showlegend=not panel, **axes,
+                ),
+                go.Scatter(
+                    x=x, y=np.array(val, dtype=np.float64), mode="lines",
+                    line={"color": color, "width": 3},
+                    name=f"{label}: validation", showlegend=not panel, **axes,
+                ),
+            ]  # fmt: skip
+    title = {"xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False}
+    return go.Figure(
+        traces,
+        layout={
+            "height": 400, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "legend": {"orientation": "h", "y": -0.22, "x": 0.5, "xanchor": "center"},
+            "xaxis": {"domain": [0.0, 0.45], "anchor": "y", "title": {"text": "epoch"}},
+            "xaxis2": {"domain": [0.55, 1.0], "anchor": "y2", "title": {"text": "epoch"}},
+            "yaxis": {"anchor": "x", "range": [0, 1.02], "tickformat": ".0%"},
+            "yaxis2": {"anchor": "x2", "rangemode": "tozero"},
+            "annotations": [
+                {**title, "text": "Accuracy (dotted: training, solid: validation)",
+                 "x": 0.225, "xanchor": "center"},
+                {**title, "text": "Loss", "x": 0.775, "xanchor": "center"},
+            ],
+        },
+    )  # fmt: skip
+
+
+def gradient_figure(runs: Sequence[tuple[str, Sequence[EpochEvent]]]) -> go.Figure:
+    """Each layer's gradient norm, input side left, on a log scale: one line per run and epoch.
+
+    A line that falls steeply to the left is a vanishing gradient: the first layers get almost
+    nothing to learn from. Each run has its colour (:data:`RUN_COLORS`); earlier epochs are
+    fainter, the last epoch is bold.
+
+    Args:
+        runs: (label, epochs) of each run; the epochs' ``grad_norms``.
+    """
+    names = max(
+        (list(e.grad_norms) for _, epochs in runs for e in epochs[-1:]), key=len, default=[]
+    )
+    traces = []
+    for (label, epochs), color in zip(runs, RUN_COLORS, strict=False):
+        for epoch in epochs:
+            last = epoch is epochs[-1]
+            layers = list(epoch.grad_norms)
+            traces.append(
+                go.Scatter(
+                    x=layers, y=np.maximum(np.array(list(epoch.grad_norms.values())), 1e-30),
+                    mode="lines+markers" if last else "lines",
+                    line={"color": color, "width": 3 if last else 1},
+                    opacity=1.0 if last else 0.25 + 0.5 * epoch.epoch / max(1, len(epochs)),
+                    name=f"{label}, epoch {epoch.epoch}", legendgroup=label, showlegend=last,
+                    hovertemplate="%{x}: %{y:.1e}<extra>" + f"{label}, epoch {epoch.epoch}"
+                    + "</extra>",
+                )
+            )  # fmt: skip
+    return go.Figure(
+        traces,
+        layout={
+            "height": 420, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+            "title": {"text": "Gradient norm of each layer (input side left), per epoch"},
+            "xaxis": {"title": {"text": "layer, from the input to the output"},
+                      "categoryorder": "array", "categoryarray": names, "tickangle": -45},
+            "yaxis": {"type": "log", "exponentformat": "power",
+                      "title": {"text": "gradient norm (log scale)"}},
+            "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+        },
+    )  # fmt: skip

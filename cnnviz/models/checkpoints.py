@@ -218,14 +218,16 @@ def _checkpoint_variant(meta: dict) -> Variant | None:
     activation = saved.get("activation")
     batch_norm = saved.get("batch_norm")
     dropout = saved.get("dropout", 0.0)
+    residual = saved.get("residual")
     if (
         (activation is not None and activation not in ACTIVATIONS)
         or (batch_norm is not None and not isinstance(batch_norm, bool))
+        or (residual is not None and not isinstance(residual, bool))
         or not isinstance(dropout, int | float)
         or not 0 <= dropout < 1
     ):
         raise ModelError("This checkpoint's metadata names a network variant cnnviz does not know.")
-    return Variant(activation, batch_norm, float(dropout))
+    return Variant(activation, batch_norm, float(dropout), residual)
 
 
 def load_checkpoint(

@@ -11,7 +11,7 @@ from torch import nn
 
 from cnnviz.data import SHAPES
 from cnnviz.errors import ModelError
-from cnnviz.nets import LeNet5, SmallMobileNet, SmallResNet, TinyVGG, Variant, ZFNet
+from cnnviz.nets import DeepNet, LeNet5, SmallMobileNet, SmallResNet, TinyVGG, Variant, ZFNet
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -85,6 +85,12 @@ MODELS: dict[str, ModelSpec] = {
             "Depthwise separable convolutions at digit size.",
             input_size=32, channels=1, mean=(0.5,), std=(0.5,), resize=None, asset=None,
         ),
+        ModelSpec(
+            "deepnet", "Deep plain CNN", 2015,
+            "ResNet-20's 20 layers without the shortcuts: its gradient vanishes on the way back "
+            "(train it with residual connections or batch norm to see the cure).",
+            input_size=32, channels=1, mean=(0.5,), std=(0.5,), resize=None, asset=None,
+        ),
         _tv("alexnet", "AlexNet", 2012, "Deep CNN with ReLU and dropout that won ImageNet 2012."),
         ModelSpec(
             "zfnet", "ZFNet", 2013,
@@ -129,7 +135,7 @@ def tv_weights(spec: ModelSpec) -> Any:
 
 def default_labels(spec: ModelSpec) -> tuple[str, ...]:
     """The class names of an architecture as published (or as cnnviz trains it)."""
-    if spec.name in ("lenet5", "resnet_small", "mobilenet_small"):
+    if spec.name in ("lenet5", "resnet_small", "mobilenet_small", "deepnet"):
         return DIGIT_LABELS
     if spec.name == "tinyvgg":  # trained on the procedural shapes (cnnviz.data)
         return SHAPES
@@ -175,6 +181,10 @@ def build(
             return ZFNet(num_classes=num_classes or 1000, **changes)
         if spec.name == "resnet_small":
             return SmallResNet(num_classes=num_classes or 10, in_channels=spec.channels, **changes)
+        if spec.name == "deepnet":
+            return DeepNet(
+                num_classes=num_classes or 10, in_channels=spec.channels, width=8, **changes
+            )
         if spec.name == "mobilenet_small":
             # Wider than the class default: it learns fast enough to show in a short run.
             return SmallMobileNet(

@@ -12,7 +12,8 @@ Training page all run the same code::
 the plain messages it sends back) or a thread (``priority``: a run that gives way to the pages;
 ``views``: what the page shows of each epoch, made once), ``tensorboard`` writes a
 run's events as TensorBoard logs, ``evaluation`` looks at the result (confusion matrix,
-mistakes, any epoch's network).
+mistakes, any epoch's network), ``experiments`` pairs runs that differ in one setting
+(overfitting and its remedies, vanishing gradients and their cures).
 """
 
 from cnnviz.training.divergence import DivergenceWatch
@@ -26,8 +27,9 @@ from cnnviz.training.evaluation import (
     to_image,
 )
 from cnnviz.training.events import DoneEvent, EpochEvent, StepEvent, TrainEvent
-from cnnviz.training.job import JOB_SLOTS, MAX_JOBS, MAX_POINTS, JobSnapshot, TrainJob
-from cnnviz.training.loop import TrainConfig, save_checkpoint, train
+from cnnviz.training.experiments import Experiment, overfitting, vanishing
+from cnnviz.training.job import JOB_SLOTS, MAX_JOBS, MAX_POINTS, JobSnapshot, RunResult, TrainJob
+from cnnviz.training.loop import TrainConfig, lr_schedule, save_checkpoint, train
 from cnnviz.training.priority import CpuShare, share_cpu
 from cnnviz.training.tensorboard import logs_root, new_logdir, write_tensorboard, zip_logs
 from cnnviz.training.views import EpochView, EpochViews
@@ -42,8 +44,10 @@ __all__ = [
     "EpochEvent",
     "EpochView",
     "EpochViews",
+    "Experiment",
     "JobSnapshot",
     "Mistake",
+    "RunResult",
     "StepEvent",
     "TrainConfig",
     "TrainEvent",
@@ -52,13 +56,16 @@ __all__ = [
     "confusion",
     "epoch_model",
     "logs_root",
+    "lr_schedule",
     "misclassified",
     "new_logdir",
+    "overfitting",
     "predict",
     "save_checkpoint",
     "share_cpu",
     "to_image",
     "train",
+    "vanishing",
     "write_tensorboard",
     "zip_logs",
 ]

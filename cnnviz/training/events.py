@@ -44,7 +44,21 @@ class StepEvent:
 
 @dataclass(frozen=True, slots=True)
 class EpochEvent:
-    """One epoch done, with validation metrics and a snapshot of the weights."""
+    """One epoch done, with validation metrics and a snapshot of the weights.
+
+    Attributes:
+        epoch: The epoch, from 1.
+        epochs: Epochs in the whole run.
+        train_loss: Mean loss over the epoch's training batches (in training mode).
+        train_accuracy: Share of the training images it got right while learning them.
+        val_loss: Mean loss on the validation images (evaluation mode), after the epoch.
+        val_accuracy: Share of the validation images it gets right, after the epoch.
+        state_dict: The weights after the epoch.
+        grad_norms: Each trained layer's weight-gradient norm (L2), averaged over the
+            epoch's steps, from the input's end of the network to the output's (convolution
+            and linear layers, by module name). Where it fades towards the input, the first
+            layers barely learn: the vanishing gradient.
+    """
 
     epoch: int
     epochs: int
@@ -53,6 +67,13 @@ class EpochEvent:
     val_loss: float
     val_accuracy: float
     state_dict: dict[str, torch.Tensor] = field(repr=False)
+    grad_norms: dict[str, float] = field(default_factory=dict, repr=False)
+
+    @property
+    def gap(self) -> float:
+        """Training minus validation accuracy: how much better it knows the images it learned
+        from than new ones (overfitting, when it grows)."""
+        return self.train_accuracy - self.val_accuracy
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from multiprocessing import spawn
 from typing import Any, Literal
@@ -51,6 +52,23 @@ JobStatus = Literal["idle", "running", "done", "stopped", "diverged", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
+class RunResult:
+    """One run of a series (an experiment), as its chart compares it with the others.
+
+    Attributes:
+        label: What the run stands for (``"overfits"``, ``"with dropout 0.5"``).
+        config: Its settings.
+        epochs: Its finished epochs, without their weights (``state_dict`` empty).
+        status: ``"running"`` while it trains, then how it ended.
+    """
+
+    label: str
+    config: TrainConfig
+    epochs: tuple[EpochEvent, ...]
+    status: JobStatus = "done"
+
+
+@dataclass(frozen=True, slots=True)
 class JobSnapshot:
     """An immutable copy of a :class:`TrainJob`'s state, for the page to draw.
 
@@ -73,6 +91,9 @@ class JobSnapshot:
             (image, true class, predicted class).
         logdir: Folder of the run's TensorBoard logs on the server (``None``: not asked for).
         logs: Those logs as a zip (bytes for a download), once the run ended.
+        label: What the current run stands for in a series (``""`` for a single run).
+        earlier: The series' runs that finished before this one.
+        queued: The series' runs still to come, as (label, settings).
     """
 
     status: JobStatus = "idle"
@@ -90,10 +111,29 @@ class JobSnapshot:
     mistakes: tuple[tuple[Image.Image, str, str], ...] = field(default=(), repr=False)
     logdir: str | None = None
     logs: bytes | None = field(default=None, repr=False)
+    label: str = ""
+    earlier: tuple[RunResult, ...] = ()
+    queued: tuple[tuple[str, TrainConfig], ...] = ()
 
     @property
     def running(self) -> bool:
         return self.status == "running"
+
+    @property
+    def runs(self) -> tuple[RunResult, ...]:
+        """Every run of the series so far, the current one last (its epochs as far as done)."""
+        if self.config is None:
+            return self.earlier
+        current = RunResult(self.label, self.config, _light(self.epochs), self.status)
+        return (*self.earlier, current)
+
+    @property
+    def series_text(self) -> str:
+        """``"Run 2 of 2: with dropout 0.5"``, or ``""`` for a single run."""
+        total = len(self.earlier) + 1 + len(self.queued)
+        if total == 1:
+            return ""
+        return f"Run {len(self.earlier) + 1} of {total}: {self.label}"
 
     @property
     def has_model(self) -> bool:
@@ -168,6 +208,9 @@ class TrainJob:
         config: TrainConfig,
         data: Dataset | None = None,
         logdir: str | os.PathLike[str] | None = None,
+        *,
+        label: str = "",
+        then: Sequence[tuple[str, TrainConfig]] = (),
     ) -> None:
         """Start training ``config`` in the background (``data`` default: load it there).
 
@@ -176,13 +219,20 @@ class TrainJob:
             data: The data set, already loaded (default: load ``config.dataset`` in the run).
             logdir: Write TensorBoard logs into this folder (see
                 :func:`cnnviz.training.write_tensorboard`); the snapshot then offers them as a
-                zip once the run ends.
+                zip once the run ends (the first run of a series only).
+            label: What this run stands for in a series (see ``then``).
+            then: More runs, as (label, settings), each started once the one before it
+                finished (an experiment: see :mod:`cnnviz.training.experiments`). The snapshot
+                stays ``"running"`` from the first to the last; each finished run's epochs go
+                to :attr:`JobSnapshot.earlier`, and only the last run's model is kept. A run
+                that is stopped, diverges or fails ends the series.
 
         Raises:
             InputError: Bad settings, a run of this job is still going, or the server is
                 already running :data:`MAX_JOBS` trainings.
         """
-        _check(config)
+        for settings in (config, *(settings for _, settings in then)):
+            _check(settings)
         if self.thread is not None and self.thread.is_alive():
             raise InputError("A training run is still going: stop it first.")
         if not self._slots.acquire(blocking=False):
@@ -191,33 +241,53 @@ class TrainJob:
                 "try again in a minute."
             )
         try:
-            self._launch(config, data, logdir)
+            self._launch([(label, config), *then], data, logdir)
         except BaseException:
             self._slots.release()
             raise
 
     def _launch(
-        self, config: TrainConfig, data: Dataset | None, logdir: str | os.PathLike[str] | None
+        self,
+        runs: list[tuple[str, TrainConfig]],
+        data: Dataset | None,
+        logdir: str | os.PathLike[str] | None,
     ) -> None:
         in_process = self._in_process if self._in_process is not None else _process_from_env()
-        order = Order(
-            config=config,
-            data=None if data is None else worker.DataArrays.of(data),
-            logdir=None if logdir is None else str(logdir),
-            share=self._share if self._share is not None else CpuShare.from_env(),
-            max_wait_s=priority.MAX_WAIT_S,
-            env=dict(os.environ) if in_process else {},
-        )
+        arrays = None if data is None else worker.DataArrays.of(data)
+        share = self._share if self._share is not None else CpuShare.from_env()
+        orders = [
+            Order(
+                config=config, data=arrays,
+                logdir=None if logdir is None or number else str(logdir),
+                share=share, max_wait_s=priority.MAX_WAIT_S,
+                env=dict(os.environ) if in_process else {},
+            )
+            for number, (_, config) in enumerate(runs)
+        ]  # fmt: skip
         self._stop = PROCESSES.Event() if in_process else threading.Event()
         self._stride = 1
         self.process = None
+        (label, config), *queued = runs
         with self._lock:
-            self._state = JobSnapshot(status="running", config=config, logdir=order.logdir)
+            self._state = JobSnapshot(
+                status="running", config=config, logdir=orders[0].logdir, label=label,
+                queued=tuple(queued),
+            )  # fmt: skip
         self.thread = threading.Thread(
-            target=self._receive if in_process else self._run, args=(order,),
+            target=self._work, args=(orders, in_process),
             name=f"cnnviz-train-{id(self):x}", daemon=True,
         )  # fmt: skip
         self.thread.start()
+
+    def _work(self, orders: list[Order], in_process: bool) -> None:
+        """The job's thread: each run in turn, while the series goes on (see :meth:`start`)."""
+        try:
+            for order in orders:
+                if not self.snapshot().running:
+                    break  # the run before ended the series (stopped, diverged, failed)
+                (self._receive if in_process else self._run)(order)
+        finally:
+            self._slots.release()
 
     def stop(self) -> None:
         """Ask the run to end after the current batch (it keeps the model)."""
@@ -234,11 +304,8 @@ class TrainJob:
 
     def _run(self, order: Order) -> None:
         """The training thread: the run itself, its messages applied as they come."""
-        try:
-            share_cpu(order.share)
-            worker.run(order, self._apply, self._stop, PAGES.wait_for_pages)
-        finally:
-            self._slots.release()
+        share_cpu(order.share)
+        worker.run(order, self._apply, self._stop, PAGES.wait_for_pages)
 
     def _receive(self, order: Order) -> None:
         """The receiver thread: start the child, apply its messages, notice its end."""
@@ -267,26 +334,25 @@ class TrainJob:
                 self.process.join(POLL_S * 20)
             if reader is not None:
                 reader.close()
-            self._slots.release()
 
     def _drain(self, reader: Any, child: Any) -> None:
         """Apply the child's messages until its last; a child that dies first is a failure."""
-        while True:
+        ended = False
+        while not ended:
             if reader.poll(POLL_S):
                 try:
                     message = reader.recv()
                 except EOFError:
                     break
                 self._apply(message)
-                if isinstance(message, Finished | Failed):
-                    break
+                ended = isinstance(message, Finished | Failed)
             elif child.exitcode is not None and not reader.poll(0):
                 break
         child.join(POLL_S * 20)
         if child.is_alive():  # it sent its result: nothing of it is left to wait for
             child.kill()
             child.join(POLL_S * 20)
-        if self.snapshot().running:
+        if not ended:
             code = child.exitcode
             how = f"killed by signal {-code}" if code is not None and code < 0 else f"code {code}"
             log.error("training process %s ended without a result (%s)", child.pid, how)
@@ -333,8 +399,12 @@ class TrainJob:
             self._state = replace(state, epochs=(*state.epochs, event), views=(*state.views, *view))
 
     def _finish(self, end: Finished) -> None:
-        config = self.snapshot().config
+        state = self.snapshot()
+        config = state.config
         assert config is not None  # a run in progress has its settings
+        if state.queued and end.status == "done" and not self._stop.is_set():
+            self._next_run(state)
+            return
         # The network again, from the checkpoint's bytes (weights only), as a download would.
         model = dataclasses.replace(
             load_model(config.arch, end.checkpoint), weights="trained",
@@ -349,6 +419,24 @@ class TrainJob:
             message=end.message,
             status=end.status,  # last: the page treats a finished status as complete
         )
+
+    def _next_run(self, state: JobSnapshot) -> None:
+        """The series goes on: keep the finished run's curves, set up the next run's state."""
+        assert state.config is not None
+        done = RunResult(state.label, state.config, _light(state.epochs))
+        (label, config), *queued = state.queued
+        self._stride = 1
+        fresh = JobSnapshot(
+            status="running", config=config, label=label, earlier=(*state.earlier, done),
+            queued=tuple(queued),
+        )  # fmt: skip
+        with self._lock:
+            self._state = fresh
+
+
+def _light(epochs: tuple[EpochEvent, ...]) -> tuple[EpochEvent, ...]:
+    """The epochs without their weights (what a comparison of runs needs)."""
+    return tuple(replace(e, state_dict={}) for e in epochs)
 
 
 def _process_from_env() -> bool:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 from torch import nn
@@ -59,6 +60,10 @@ class TrainConfig:
             :data:`cnnviz.training.augment.AUGMENTATIONS`).
         transfer: Transfer learning: start from the architecture's trained weights (cached
             ImageNet weights, or our bundled ones), freeze them, and train only a new last layer.
+        residual: Add ResNet's shortcuts to the deep plain net (``deepnet``); ``None`` keeps
+            the architecture's choice.
+        train_subset: Train on only this many of the training images (0: all of them); the
+            validation images stay all. A small subset is how to overfit on purpose.
     """
 
     arch: str = "lenet5"
@@ -76,11 +81,13 @@ class TrainConfig:
     dropout: float = 0.0
     augment: tuple[str, ...] = ()
     transfer: bool = False
+    residual: bool | None = None
+    train_subset: int = 0
 
     @property
     def variant(self) -> Variant:
         """The changes to the architecture's layers these settings ask for."""
-        return Variant(self.activation, self.batch_norm, self.dropout)
+        return Variant(self.activation, self.batch_norm, self.dropout, self.residual)
 
 
 def _normalize(x: torch.Tensor, model_name: str | ModelSpec) -> torch.Tensor:
@@ -109,6 +116,48 @@ def _scheduler(
     if config.schedule == "onecycle":
         return sched.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(1, steps))
     return sched.ConstantLR(optimizer, factor=1.0, total_iters=0)
+
+
+def lr_schedule(config: TrainConfig, steps: int) -> np.ndarray:
+    """The learning rate of each of ``steps`` optimizer steps of a run, as :func:`train` sets it.
+
+    The same optimizer and scheduler as the run's, stepped on a dummy parameter: what the
+    Training page draws before a run starts (and what :attr:`StepEvent.lr` then reports).
+
+    Args:
+        config: The run's settings (optimizer, ``lr``, ``schedule``).
+        steps: Optimizer steps in the whole run (steps per epoch times epochs). The shape of
+            every schedule depends only on the share of the run done, so fewer steps draw the
+            same curve more coarsely.
+
+    Returns:
+        float64 (steps,): the rate of step 1, 2, ...
+    """
+    weight = nn.Parameter(torch.zeros(1))
+    optimizer = _optimizer(config, [weight])
+    scheduler = _scheduler(config, optimizer, steps)
+    rates = np.empty(max(0, steps), dtype=np.float64)
+    for index in range(len(rates)):
+        rates[index] = optimizer.param_groups[0]["lr"]
+        optimizer.step()  # no gradient: nothing moves, but the scheduler sees a step was taken
+        scheduler.step()
+    return rates
+
+
+def _tracked(module: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """The layers whose gradient norm a run reports: every trained convolution and linear weight."""
+    return [
+        (name.removesuffix(".weight"), param)
+        for name, param in module.named_parameters()
+        if param.requires_grad and param.dim() > 1 and name.endswith(".weight")
+    ]
+
+
+def _grad_norms(tracked: list[tuple[str, nn.Parameter]]) -> torch.Tensor:
+    """The L2 norm of each tracked weight's gradient (0 where it got none), float64."""
+    zero = torch.zeros(())
+    norms = [zero if p.grad is None else torch.linalg.vector_norm(p.grad) for _, p in tracked]
+    return torch.stack(norms).double() if norms else torch.zeros(0, dtype=torch.float64)
 
 
 def _evaluate(
@@ -149,6 +198,13 @@ def _check(config: TrainConfig, base: Model | None = None) -> None:
         )
     if not 0 <= config.dropout < 1:
         raise InputError("Dropout is a probability: at least 0 and below 1.")
+    if config.weight_decay < 0 or config.train_subset < 0:
+        raise InputError("Weight decay and the training subset cannot be negative.")
+    if config.residual is not None and config.arch != "deepnet":
+        raise InputError(
+            "Residual connections can be switched only on the deep plain net (deepnet); the "
+            "other nets keep their own design."
+        )
     unknown = sorted(set(config.augment) - set(AUGMENTATIONS))
     if unknown:
         raise InputError(
@@ -254,7 +310,9 @@ def train(
             config.dataset, size=spec.input_size, channels=spec.channels,
             val_fraction=config.val_fraction, seed=config.seed,
         )  # fmt: skip
-    train_x, val_x = data.train_x, data.val_x
+    train_x, train_y, val_x = data.train_x, data.train_y, data.val_x
+    if config.train_subset:
+        train_x, train_y = train_x[: config.train_subset], train_y[: config.train_subset]
     head, origin = None, ""
     if config.transfer:
         module, head, origin = _transfer_module(config, len(data.classes), base)
@@ -268,6 +326,7 @@ def train(
         k for k in module.state_dict() if head is not None and not k.startswith(head + ".")
     )
     trainable = [p for p in module.parameters() if p.requires_grad]
+    tracked = _tracked(module)
     optimizer = _optimizer(config, trainable)
     per_epoch = math.ceil(len(train_x) / config.batch_size)
     scheduler = _scheduler(config, optimizer, per_epoch * config.epochs)
@@ -281,9 +340,10 @@ def train(
         _train_mode(module, head)
         order = torch.randperm(len(train_x), generator=generator)
         loss_sum, correct = 0.0, 0
+        grad_sum = torch.zeros(len(tracked), dtype=torch.float64)
         for first in range(0, len(order), config.batch_size):
             index = order[first : first + config.batch_size]
-            x, y = train_x[index], data.train_y[index]
+            x, y = train_x[index], train_y[index]
             if config.augment:
                 x = augment(x, config.augment, generator)
             logits = module(_normalize(x, spec))
@@ -295,6 +355,8 @@ def train(
             lr = optimizer.param_groups[0]["lr"]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            with torch.no_grad():
+                grad_sum += _grad_norms(tracked)
             optimizer.step()
             scheduler.step()
             step += 1
@@ -314,9 +376,11 @@ def train(
         if status != "done":
             break
         val_loss, val_accuracy = _evaluate(module, val_x, data.val_y, 256, spec)
+        mean_norms = (grad_sum / max(1, per_epoch)).tolist()
         event = EpochEvent(
             epoch, config.epochs, loss_sum / max(1, len(order)), correct / max(1, len(order)),
             val_loss, val_accuracy, _snapshot(module, frozen),
+            dict(zip((name for name, _ in tracked), mean_norms, strict=True)),
         )  # fmt: skip
         history.append(event)
         yield event

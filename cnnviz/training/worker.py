@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,10 @@ class Flag(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
+MAX_VIEWS = 20
+"""Most epoch views a run makes: a longer run makes one every few epochs (and the last), so that
+a 60-epoch run of a few images spends its time training, not drawing (a view costs about as
+much as an epoch of 60 images)."""
 TENSORS = ("train_x", "train_y", "val_x", "val_y")
 """The fields of a :class:`~cnnviz.data.Dataset` that hold tensors."""
 
@@ -168,12 +173,14 @@ def run(order: Order, send: Callable[[Message], Any], stop: Flag, pause: Callabl
         if order.logdir is not None:
             events = write_tensorboard(events, order.logdir, config)
         previous: dict[str, torch.Tensor] = {}
+        every = math.ceil(config.epochs / MAX_VIEWS)
         for event in events:
             if isinstance(event, StepEvent):
                 send(event)
                 pause()  # students first: see PageRuns
             elif isinstance(event, EpochEvent):
-                send(_epoch(event, views, previous))
+                due = event.epoch % every == 0 or event.epoch == config.epochs
+                send(_epoch(event, views if due else None, previous))
                 previous = event.state_dict
             else:
                 send(_finished(config, data, event, order.logdir))
@@ -185,9 +192,11 @@ def run(order: Order, send: Callable[[Message], Any], stop: Flag, pause: Callabl
         send(Failed(f"Training failed ({name}); the details are in the server log."))
 
 
-def _epoch(event: EpochEvent, views: EpochViews, previous: dict[str, torch.Tensor]) -> EpochDone:
+def _epoch(
+    event: EpochEvent, views: EpochViews | None, previous: dict[str, torch.Tensor]
+) -> EpochDone:
     try:
-        view = views.view(event)
+        view = None if views is None else views.view(event)
     except Exception:
         # The run matters more than its pictures: train on without this epoch's view.
         log.exception("the view of epoch %d failed", event.epoch)

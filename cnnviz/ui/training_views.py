@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 from PIL import Image
 from streamlit.delta_generator import DeltaGenerator
@@ -11,15 +12,31 @@ from streamlit.delta_generator import DeltaGenerator
 import cnnviz
 from cnnviz import figures, limits
 from cnnviz.data import Dataset, dataset_from_zip, load_dataset
+from cnnviz.figures import plural
 from cnnviz.nets import ACTIVATIONS
-from cnnviz.training import EpochView, JobSnapshot, logs_root, to_image
+from cnnviz.training import (
+    EpochView,
+    JobSnapshot,
+    StepEvent,
+    TrainConfig,
+    TrainJob,
+    logs_root,
+    lr_schedule,
+    overfitting,
+    to_image,
+    vanishing,
+)
 from cnnviz.training.augment import AUGMENTATIONS
+from cnnviz.training.experiments import CURES, REMEDIES, fading_text, gap_text
+from cnnviz.ui.session import error_boundary
+from cnnviz.ui.widgets import section as ui_section
 
 OURS = {
     "lenet5": "LeNet-5 (32 x 32 grey)",
     "tinyvgg": "TinyVGG (64 x 64 colour)",
     "resnet_small": "Small ResNet (32 x 32 grey)",
     "mobilenet_small": "Small MobileNet (32 x 32 grey)",
+    "deepnet": "Deep plain CNN, 20 layers (32 x 32 grey)",
 }
 """Our nets, trained from scratch on the Training page."""
 
@@ -42,10 +59,11 @@ def architectures() -> dict[str, str]:
 
 
 def network_options(arch: str, disabled: bool) -> dict[str, object]:
-    """Transfer learning, activation, batch norm, dropout and augmentation (TrainConfig fields)."""
+    """Transfer learning, activation, batch norm, dropout, augmentation, weight decay, the
+    training subset and residual connections (TrainConfig fields)."""
     spec = cnnviz.MODELS[arch]
     with st.expander("More options: transfer learning, activation, batch norm, dropout, "
-                     "augmentation", icon=":material/tune:"):  # fmt: skip
+                     "augmentation, weight decay, fewer images", icon=":material/tune:"):  # fmt: skip
         transfer = st.toggle(
             "Transfer learning: keep the trained layers, train only a new last layer",
             key="train.transfer", disabled=disabled or spec.is_torchvision,
@@ -90,13 +108,173 @@ def network_options(arch: str, disabled: bool) -> dict[str, object]:
             help=" ".join(f"**{k}**: {v}" for k, v in AUGMENTATIONS.items()),
             placeholder="none: every epoch sees the same images",
         )  # fmt: skip
+        d, e, f = st.columns(3)
+        decay = d.select_slider(
+            "Weight decay", [0.0, 1e-4, 1e-3, 1e-2, 1e-1], 0.0, key="train.weight_decay",
+            disabled=disabled, format_func=lambda v: "none" if v == 0 else f"{v:g}",
+            help="Pulls every weight a little towards 0 at each step, so the network prefers "
+            "small weights and simple answers (less overfitting). Decoupled from the gradient "
+            "with AdamW.",
+        )  # fmt: skip
+        subset = e.select_slider(
+            "Training images", [0, 30, 60, 100, 300, 1000], 0, key="train.subset",
+            disabled=disabled, format_func=lambda n: "all" if n == 0 else f"first {n}",
+            help="Learn from only a few of the training images (validation keeps all of them): "
+            "with few images and many epochs a network learns them by heart — overfitting.",
+        )  # fmt: skip
+        residual = f.toggle(
+            "Residual connections", key="train.residual", disabled=disabled or arch != "deepnet",
+            help="Only for the deep plain CNN: adds ResNet's shortcut around every pair of "
+            "convolutions (it becomes ResNet-20), which carries the gradient back to the first "
+            "layers.",
+        )  # fmt: skip
     return {
         "transfer": transfer,
         "activation": activation if own and activation != "default" else None,
         "batch_norm": {"on": True, "off": False}.get(norm) if own else None,
         "dropout": float(dropout) if own else 0.0,
         "augment": tuple(augment),
+        "weight_decay": float(decay),
+        "train_subset": int(subset),
+        "residual": True if residual and own and arch == "deepnet" else None,
     }
+
+
+SCHEDULE_STEPS = 20
+"""Steps per epoch of the planned schedule drawn before a run (its shape needs no more)."""
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _planned(optimizer: str, lr: float, schedule: str, epochs: int) -> np.ndarray:
+    config = TrainConfig(optimizer=optimizer, lr=lr, schedule=schedule, epochs=epochs)  # type: ignore[arg-type]
+    return lr_schedule(config, min(1000, SCHEDULE_STEPS * epochs))
+
+
+def schedule_chart(config: TrainConfig, steps: tuple[StepEvent, ...] = (), key: str = "") -> None:
+    """The learning rate over a run: as planned by ``config``, and ``steps``' rates so far."""
+    planned = _planned(config.optimizer, config.lr, config.schedule, config.epochs)
+    st.plotly_chart(
+        figures.lr_figure(planned, config.epochs, steps), key=key or "train.schedule_chart"
+    )
+    st.caption(SCHEDULE_TEXT[config.schedule])
+
+
+SCHEDULE_TEXT = {
+    "constant": "A constant rate: the same step size from the first batch to the last.",
+    "step": "Step decay: the full rate for two thirds of the run, then a tenth of it, so the "
+    "last epochs settle into the valley instead of bouncing across it.",
+    "cosine": "Cosine decay: the rate glides from its full value down to 0 along half a "
+    "cosine wave: big steps early, fine steps at the end.",
+    "onecycle": "One-cycle: warm up from a small rate to the peak over the first 30% of the "
+    "run, then anneal to nearly 0: the warm-up keeps the first, random steps from blowing up.",
+}
+"""What each schedule does, one or two sentences for the page."""
+
+
+EXPERIMENT_TEXT = {
+    "overfitting": (
+        "**Overfitting** is learning the training images by heart instead of what makes a "
+        "digit a digit. LeNet-5 trains on only 60 images for 60 epochs: its training accuracy "
+        "reaches 100% while the validation accuracy stalls far below, and the validation loss "
+        "turns back up. Then the same run again with a remedy. The **gap** between the dotted "
+        "(training) and the solid (validation) line of a run is its overfitting."
+    ),
+    "vanishing": (
+        "**Vanishing gradients**: on its way back from the loss, each layer multiplies the "
+        "gradient by its weights. With PyTorch's default initial weights and no "
+        "normalization that shrinks it by about half per layer, so after 20 layers almost "
+        "nothing is left for the first ones and they do not learn. A 20-layer plain CNN "
+        "trains for 2 epochs, then the same depth with ResNet's shortcuts (the gradient flows "
+        "back along them untouched), with batch norm (every layer's output rescaled), or with "
+        "both. The chart shows each layer's gradient norm on a log scale: a line falling "
+        "steeply to the left is a gradient that vanishes."
+    ),
+}
+
+
+def experiment_setup(job: TrainJob, disabled: bool) -> None:
+    """The Experiments section: overfitting or vanishing gradients, two runs on one chart."""
+    box = ui_section("Experiments: overfit on purpose · vanishing gradients", "train.experiments")
+    if box is None:
+        return
+    with box:
+        kind = st.radio(
+            "Experiment", list(EXPERIMENT_TEXT), key="train.experiment", horizontal=True,
+            format_func={"overfitting": "Overfitting and its remedies",
+                         "vanishing": "Vanishing gradients"}.get,
+            disabled=disabled,
+        )  # fmt: skip
+        st.markdown(EXPERIMENT_TEXT[kind])
+        if kind == "overfitting":
+            remedy = st.selectbox(
+                "Remedy for the second run", list(REMEDIES), key="train.remedy",
+                format_func=lambda k: REMEDIES[k][0], disabled=disabled,
+            )  # fmt: skip
+            experiment = overfitting(remedy)
+        else:
+            cure = st.selectbox(
+                "Cure for the second run", list(CURES), key="train.cure",
+                format_func=lambda k: CURES[k][0], disabled=disabled,
+            )  # fmt: skip
+            experiment = vanishing(cure)
+        st.caption(" · then · ".join(f"**{label}**: {describe(config)}"
+                                     for label, config in experiment.runs))  # fmt: skip
+        if st.button("Run the experiment", key="train.experiment_start", type="primary",
+                     disabled=disabled, icon=":material/science:"):  # fmt: skip
+            label, config = experiment.first
+            with error_boundary("the experiment"):
+                job.start(config, label=label, then=experiment.rest)
+                st.session_state["train.series"] = experiment.name
+                st.rerun()
+
+
+def describe(config: TrainConfig) -> str:
+    """``"LeNet-5 on 60 digits images, 60 epochs, batch 32, adam 0.001"`` and the variant."""
+    images = f"{config.train_subset} " if config.train_subset else ""
+    parts = [
+        f"{cnnviz.MODELS[config.arch].label} on {images}{config.dataset} images",
+        plural(config.epochs, "epoch"), f"batch {config.batch_size}",
+        f"{config.optimizer} {config.lr:g}",
+    ]  # fmt: skip
+    extra = config.variant.describe()
+    if config.augment:
+        extra = ", ".join(filter(None, [extra, "augmentation " + "+".join(config.augment)]))
+    if config.weight_decay:
+        extra = ", ".join(filter(None, [extra, f"weight decay {config.weight_decay:g}"]))
+    return ", ".join([*parts, extra] if extra else parts)
+
+
+def experiment_results(snap: JobSnapshot) -> None:
+    """A series' runs on one chart (and, for vanishing gradients, each layer's gradient)."""
+    runs = [(r.label, r.epochs) for r in snap.runs if r.epochs]
+    if not runs:
+        return
+    if any(r.config.arch == "deepnet" for r in snap.runs):
+        st.plotly_chart(figures.gradient_figure(runs), key="train.series_gradients")
+        lines = [fading_text(label, epochs[-1]) for label, epochs in runs]
+    else:
+        lines = [gap_text(label, epochs) for label, epochs in runs]
+    st.plotly_chart(figures.runs_figure(runs), key="train.series_runs")
+    st.markdown("\n".join(f"- {line}" for line in lines if line))
+    if snap.queued:
+        st.caption("Next: " + ", ".join(label for label, _ in snap.queued))
+
+
+def gradient_section(snap: JobSnapshot) -> None:
+    """Each layer's gradient norm per epoch of the current run, in a section closed by default."""
+    if not snap.epochs or not snap.epochs[-1].grad_norms:
+        return
+    box = ui_section("Gradient of each layer, epoch by epoch", "train.gradients")
+    if box is None:
+        return
+    with box:
+        label = snap.label or "this run"
+        st.plotly_chart(figures.gradient_figure([(label, snap.epochs)]), key="train.gradient_chart")
+        st.caption(
+            "How strongly each layer's weights are pushed at each step (the norm of their "
+            "gradient, averaged over the epoch), from the input's end to the output's. "
+            + fading_text(label, snap.epochs[-1])
+        )
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the images in the zip…")

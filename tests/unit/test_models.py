@@ -67,10 +67,10 @@ def resnet18_weights() -> torchvision.models.WeightsEnum:
 
 def test_model_names_are_the_registry_in_teaching_order() -> None:
     names = model_names()
-    assert names[:4] == ("lenet5", "tinyvgg", "resnet_small", "mobilenet_small")
+    assert names[:5] == ("lenet5", "tinyvgg", "resnet_small", "mobilenet_small", "deepnet")
     assert set(names) == set(MODELS)
     assert {"resnet18", "vgg16", "resnet50", "densenet121", "mobilenet_v2"} <= set(names)
-    years = [MODELS[n].year for n in names[4:]]
+    years = [MODELS[n].year for n in names[5:]]
     assert years == sorted(years)
 
 
