@@ -169,6 +169,9 @@ class Teacher:
         """Start the run, poll until ``stop``, then press Stop."""
         client = StreamlitClient(self.url, self.query)
         try:
+            # The page first, as a browser loads it: behind a school's HAProxy its cookie sends
+            # the websocket and the pictures to one replica (without it, pictures 404).
+            client.fetch_static()
             client.connect()
             self._record(client.view())
             self._record(client.view(page="training"))
@@ -259,7 +262,8 @@ def _process_table() -> dict[int, tuple[int, float, int]]:
 class Children:
     """The server's descendant processes: their CPU over a span and their peak summed RSS."""
 
-    root: int
+    roots: tuple[int, ...]
+    """The server process (every replica of a school)."""
     cpu0: dict[int, float] = field(default_factory=dict)
     peak_rss: int = 0
     peak_pss: int = 0
@@ -267,7 +271,7 @@ class Children:
     count: int = 0
 
     def _mine(self) -> dict[int, tuple[int, float, int]]:
-        table, found, todo = _process_table(), {}, [self.root]
+        table, found, todo = _process_table(), {}, list(self.roots)
         while todo:
             parent = todo.pop()
             for pid, row in table.items():
@@ -289,7 +293,7 @@ class Children:
             self.count = max(self.count, len(mine))
             ticks += 1
             if ticks % 5 == 0:
-                pss = sum(_pss(pid) for pid in (self.root, *mine))
+                pss = sum(_pss(pid) for pid in (*self.roots, *mine))
                 self.peak_pss = max(self.peak_pss, pss)
 
     def end(self) -> None:
@@ -343,7 +347,7 @@ def run_class(
         time.sleep(BEFORE_S)
     stop_sampling = threading.Event()
     threading.Thread(target=server.sample, args=(stop_sampling,), daemon=True).start()
-    children = Children(server.process.pid)
+    children = Children(server.pids())
     children.start()
     threading.Thread(target=children.sample, args=(stop_sampling,), daemon=True).start()
     start = time.perf_counter()

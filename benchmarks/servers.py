@@ -37,6 +37,10 @@ class Server:
     peak_rss: int = 0
     """Largest VmRSS sampled, bytes."""
 
+    def pids(self) -> tuple[int, ...]:
+        """The server's process (whose descendants are its training processes)."""
+        return (self.process.pid,)
+
     def cpu_s(self) -> float:
         """CPU seconds (user + system, all threads) the server has used."""
         return cpu_seconds(self.process.pid)
@@ -79,11 +83,14 @@ def memory_of(pid: int, name: str) -> int:
 @dataclass
 class SchoolServer(Server):
     """A school measured like one server: CPU summed over HAProxy and the replicas, memory
-    over the replicas (``VmHWM`` summed: an upper bound of the peak together), every log.
-    ``process`` is the first replica (for measures of one process's descendants)."""
+    over the replicas (``VmHWM`` summed: an upper bound of the peak together), every log;
+    the replicas' descendants are their training processes."""
 
     running: Any = None
     """The :class:`cnnviz.school.School`."""
+
+    def pids(self) -> tuple[int, ...]:
+        return tuple(p.pid for p in self.running.replicas)
 
     def cpu_s(self) -> float:
         return sum(cpu_seconds(p.pid) for p in self.running.processes)
