@@ -23,9 +23,15 @@
 6. Process (issue 10): a run in a child process vs in a thread: seconds from start to its
    first step (the first run of a server starts the forkserver, which imports torch and
    cnnviz), images/s alone, and the child's RSS.
+7. Lessons (issue 12): what the per-layer gradient norms every epoch now carries cost a
+   training step (the norms alone vs a bare forward + backward of the same batch, LeNet-5 and
+   the 20-layer deepnet); the planned learning-rate schedule the page draws (ms for its
+   400 steps, each schedule); and the wall time of each run of the two experiments (overfitting
+   with each remedy, vanishing gradients with each cure), trained in this process.
+   Targets: norms <= 2% of a step; a schedule <= 100 ms; an experiment's run <= 60 s.
 
 Run: .venv/bin/python benchmarks/bench_training.py [--only throughput tensorboard recipe live
-     share process] [--rounds N]
+     share process lessons] [--rounds N]
 """
 
 from __future__ import annotations
@@ -335,7 +341,7 @@ def bench_process(data: Dataset, rounds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sections = ("throughput", "tensorboard", "recipe", "live", "share", "process")
+    sections = ("throughput", "tensorboard", "recipe", "live", "share", "process", "lessons")
     parser.add_argument("--only", nargs="+", choices=sections, default=sections)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of sections 4, 5 and 6")
     args = parser.parse_args()
@@ -356,6 +362,8 @@ def main() -> None:
         bench_share(data, args.rounds)
     if "process" in args.only:
         bench_process(data, args.rounds)
+    if "lessons" in args.only:
+        bench_lessons(data)
 
 
 def bench_throughput(data: Dataset) -> None:
@@ -389,6 +397,49 @@ def bench_recipe() -> None:
         f"{total:.1f} s with data loading"
     )
     print("  target <= 30 s")
+
+
+def bench_lessons(data: Dataset) -> None:
+    from cnnviz.training import experiments, lr_schedule
+    from cnnviz.training.loop import _grad_norms, _tracked
+
+    print("\nper-layer gradient norms vs a forward + backward of one batch of 64 (median ms)")
+    x, y = data.train_x[:BATCH].float() / 255, data.train_y[:BATCH]
+    for arch in ("lenet5", "deepnet"):
+        module = build_module(arch, num_classes=10).train()
+
+        def step(module=module) -> None:
+            module.zero_grad(set_to_none=True)
+            F.cross_entropy(module(x), y).backward()
+
+        step_ms = median_ms(step, 15)
+        tracked = _tracked(module)
+        norms_ms = median_ms(lambda tracked=tracked: _grad_norms(tracked), 200)
+        print(
+            f"  {arch:<8} {len(tracked):>2} layers: norms {norms_ms:.3f} ms, step {step_ms:.1f} ms"
+            f" = {norms_ms / step_ms:.2%}   (target <= 2%)"
+        )
+    print("\nplanned schedule, 400 steps as the page draws it (median ms; target <= 100)")
+    for schedule in ("constant", "step", "cosine", "onecycle"):
+        config = TrainConfig(schedule=schedule)
+        print(f"  {schedule:<9} {median_ms(lambda c=config: lr_schedule(c, 400), 5):6.1f} ms")
+    print("\nexperiments, each run trained in this process (s; target <= 60 per run)")
+    runs = [experiments.overfitting(r) for r in experiments.REMEDIES]
+    runs += [experiments.vanishing(c) for c in experiments.CURES]
+    done: set[tuple[str, TrainConfig]] = set()
+    for experiment in runs:
+        for label, config in experiment.runs:
+            if (label, config) in done:
+                continue  # the first run of each experiment is the same for every remedy
+            done.add((label, config))
+            start = time.perf_counter()
+            *_, last = cnnviz.train(config, data=data)
+            seconds = time.perf_counter() - start
+            final = last.history[-1]
+            print(
+                f"  {experiment.name:<11} {label:<38} {seconds:6.1f} s  training "
+                f"{final.train_accuracy:.0%}, validation {final.val_accuracy:.0%}"
+            )
 
 
 if __name__ == "__main__":

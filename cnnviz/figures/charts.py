@@ -359,6 +359,7 @@ def lr_figure(planned: np.ndarray, epochs: int, live: Sequence[StepEvent] = ()) 
         live: The run's step events so far (their ``lr``), drawn over the plan.
     """
     x = np.arange(len(planned), dtype=np.float64) * epochs / max(1, len(planned))
+    top = max([*np.asarray(planned, dtype=np.float64).tolist(), *(s.lr for s in live), 1e-12])
     traces = [
         go.Scatter(
             x=x, y=np.asarray(planned, dtype=np.float64), mode="lines", name="planned",
@@ -381,8 +382,11 @@ def lr_figure(planned: np.ndarray, epochs: int, live: Sequence[StepEvent] = ()) 
             "height": 240, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
             "title": {"text": "Learning rate over the run"},
             "xaxis": {"title": {"text": "epoch"}, "range": [0, epochs]},
-            "yaxis": {"rangemode": "tozero", "exponentformat": "e"},
-            "legend": {"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+            # Headroom above the highest rate: a constant schedule's line sits below the top
+            # edge, and the legend (above the plot area) never covers it.
+            "yaxis": {"range": [0, 1.15 * top], "exponentformat": "e"},
+            "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1,
+                       "xanchor": "right"},
         },
     )  # fmt: skip
 

@@ -142,12 +142,14 @@ def network_options(arch: str, disabled: bool) -> dict[str, object]:
 
 SCHEDULE_STEPS = 20
 """Steps per epoch of the planned schedule drawn before a run (its shape needs no more)."""
+MAX_SCHEDULE_STEPS = 400
+"""At most this many points in all: a smooth curve at any width, computed in tens of ms."""
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _planned(optimizer: str, lr: float, schedule: str, epochs: int) -> np.ndarray:
     config = TrainConfig(optimizer=optimizer, lr=lr, schedule=schedule, epochs=epochs)  # type: ignore[arg-type]
-    return lr_schedule(config, min(1000, SCHEDULE_STEPS * epochs))
+    return lr_schedule(config, min(MAX_SCHEDULE_STEPS, SCHEDULE_STEPS * epochs))
 
 
 def schedule_chart(config: TrainConfig, steps: tuple[StepEvent, ...] = (), key: str = "") -> None:

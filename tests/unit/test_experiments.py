@@ -316,3 +316,10 @@ def test_a_long_run_draws_a_view_every_few_epochs_and_the_last(digits) -> None:
     assert snap.status == "done"
     assert len(snap.epochs) == 25
     assert [v.epoch for v in snap.views] == [*range(2, 25, 2), 25]  # at most 20 views
+
+
+def test_the_schedule_figure_leaves_room_above_its_highest_rate() -> None:
+    fig = figures.lr_figure(lr_schedule(TrainConfig(lr=0.001), 20), 1)
+    assert fig.layout.yaxis.range == (0, pytest.approx(0.00115))  # a constant line below the top
+    assert fig.layout.legend.yanchor == "bottom"  # above the plot area, off the lines
+    assert fig.layout.legend.y == 1.0
