@@ -62,8 +62,11 @@ def network_options(arch: str, disabled: bool) -> dict[str, object]:
     """Transfer learning, activation, batch norm, dropout, augmentation, weight decay, the
     training subset and residual connections (TrainConfig fields)."""
     spec = cnnviz.MODELS[arch]
-    with st.expander("More options: transfer learning, activation, batch norm, dropout, "
-                     "augmentation, weight decay, fewer images", icon=":material/tune:"):  # fmt: skip
+    label = (
+        "More options: transfer learning, activation, batch norm, dropout, augmentation, "
+        "weight decay, fewer images"
+    )
+    with st.expander(label, icon=":material/tune:"):
         transfer = st.toggle(
             "Transfer learning: keep the trained layers, train only a new last layer",
             key="train.transfer", disabled=disabled or spec.is_torchvision,

@@ -17,7 +17,7 @@ def test_every_step_link_opens_its_page(open_page, text, number):
     assert not at.exception
     assert not at.error
     bar = text(at.markdown)[0]
-    assert bar == f"**How a CNN sees** · step {number} of 12: **{step.title}**"
+    assert bar == f"**How a CNN sees** · step {number} of 14: **{step.title}**"
     for name, value in step.query:  # the link's state reached the page's widgets
         if name in ("model", "sample"):
             assert at.selectbox(key=name).value == value
@@ -30,7 +30,7 @@ def test_next_and_previous_open_the_steps_pages(open_page, text, charts):
     at.button(key="lesson.next").click().run()  # step 2: the convolution page
     assert not at.exception
     assert text(at.title) == ["Convolution"]
-    assert text(at.markdown)[0].startswith("**How a CNN sees** · step 2 of 12")
+    assert text(at.markdown)[0].startswith("**How a CNN sees** · step 2 of 14")
     assert at.query_params["step"] == "2"
 
     for _ in range(4):  # on to step 6: pooling, with its comparison section open
@@ -47,7 +47,7 @@ def test_next_and_previous_open_the_steps_pages(open_page, text, charts):
     at.button(key="lesson.prev").click().run()
     assert not at.exception
     assert text(at.title) == ["Pooling"]
-    assert text(at.markdown)[0].startswith("**How a CNN sees** · step 6 of 12")
+    assert text(at.markdown)[0].startswith("**How a CNN sees** · step 6 of 14")
     (link,) = [c.value for c in at.code]
     assert link == "/pooling?model=lenet5&sample=digit_3&pool.compare=true"
 
@@ -57,7 +57,7 @@ def test_the_menu_starts_the_lesson_and_end_stops_it(open_page, text):
     at.button(key="lesson.start.how_a_cnn_sees").click().run()
 
     assert not at.exception
-    assert text(at.markdown)[0].startswith("**How a CNN sees** · step 1 of 12")
+    assert text(at.markdown)[0].startswith("**How a CNN sees** · step 1 of 14")
     at.button(key="lesson.end").click().run()
     assert not [b for b in at.button if b.key == "lesson.next"]
 

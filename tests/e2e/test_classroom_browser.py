@@ -70,14 +70,14 @@ def test_an_unknown_shared_link_says_so(app: App) -> None:
 def test_lesson_next_and_previous(app: App) -> None:
     page = app.open("/")
     main(page).get_by_role("link", name="Teach it: a guided lesson").click()
-    expect(main(page).get_by_text("step 1 of 12", exact=False)).to_be_visible()
+    expect(main(page).get_by_text("step 1 of 14", exact=False)).to_be_visible()
     # .first: a stretched button with a tooltip is drawn twice (one copy is hidden).
     page.locator(".st-key-lesson-next button").first.click()
     expect(main(page).locator("h1").first).to_have_text("Convolution")
-    expect(main(page).get_by_text("step 2 of 12", exact=False)).to_be_visible()
+    expect(main(page).get_by_text("step 2 of 14", exact=False)).to_be_visible()
     assert "step=2" in page.url
     wait_for_app(page)
     page.locator(".st-key-lesson-prev button").first.click()
-    expect(main(page).get_by_text("step 1 of 12", exact=False)).to_be_visible()
+    expect(main(page).get_by_text("step 1 of 14", exact=False)).to_be_visible()
     wait_for_app(page)
     expect_no_exception(page)

@@ -66,7 +66,9 @@ def test_train_with_a_variant_and_augmentation_saves_a_loadable_checkpoint(tmp_p
     model = cnnviz.load_model("lenet5", out)
     assert type(model.module.features.act1).__name__ == "ELU"
     meta = torch.load(out, weights_only=True)["meta"]
-    assert meta["variant"] == {"activation": "elu", "batch_norm": True, "dropout": 0.1}
+    assert meta["variant"] == {
+        "activation": "elu", "batch_norm": True, "dropout": 0.1, "residual": None,
+    }  # fmt: skip
     assert list(meta["config"]["augment"]) == ["rotate", "crop"]
 
 

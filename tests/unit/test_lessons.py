@@ -35,7 +35,8 @@ def test_the_shipped_lesson_walks_from_convolution_to_training() -> None:
     assert lesson.title == "How a CNN sees"
     titles = " | ".join(s.title.lower() for s in lesson.steps)
     topics = ["convolution", "stride and padding", "feature maps", "activation", "pooling",
-              "receptive field", "deeper layers", "softmax", "grad-cam", "training"]  # fmt: skip
+              "receptive field", "deeper layers", "softmax", "grad-cam", "training",
+              "overfitting", "vanishing gradients"]  # fmt: skip
     positions = [titles.index(t) for t in topics]
     assert positions == sorted(positions)  # in teaching order
     assert all(s.show and s.ask for s in lesson.steps)
