@@ -148,7 +148,7 @@ def _train(args: argparse.Namespace) -> int:
         optimizer=args.optimizer, lr=args.lr, schedule=args.schedule,
         weight_decay=args.weight_decay, seed=args.seed, activation=args.activation,
         batch_norm=args.batch_norm, dropout=args.dropout, augment=tuple(args.augment),
-        transfer=args.transfer,
+        transfer=args.transfer, residual=args.residual or None, train_subset=args.train_subset,
     )  # fmt: skip
     data = None
     if args.folder is not None:  # your own images: one subfolder per class
@@ -276,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--augment", nargs="*", default=[], choices=list(AUGMENTATIONS))
     fit.add_argument("--transfer", action="store_true",
                      help="freeze the trained weights and train only a new last layer")  # fmt: skip
+    fit.add_argument("--residual", action="store_true",
+                     help="deepnet only: add ResNet's shortcuts (ResNet-20's layout)")  # fmt: skip
+    fit.add_argument("--train-subset", type=int, default=0, metavar="N",
+                     help="learn from only the first N training images (0: all)")  # fmt: skip
     fit.add_argument("--out", help="checkpoint file to write (.pt)")
     fit.add_argument("--logdir", help="also write TensorBoard logs (loss, accuracy, learning "
                      "rate, first-layer filters) into this folder")  # fmt: skip

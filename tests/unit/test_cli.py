@@ -72,6 +72,20 @@ def test_train_with_a_variant_and_augmentation_saves_a_loadable_checkpoint(tmp_p
     assert list(meta["config"]["augment"]) == ["rotate", "crop"]
 
 
+def test_train_a_residual_deepnet_on_a_subset(tmp_path, capsys) -> None:
+    out = tmp_path / "deep.pt"
+    argv = ["train", "--arch", "deepnet", "--residual", "--train-subset", "64", "--epochs", "1",
+            "--out", str(out)]  # fmt: skip
+    assert cli.main(argv) == 0
+    meta = torch.load(out, weights_only=True)["meta"]
+    assert meta["variant"]["residual"] is True
+    assert meta["config"]["train_subset"] == 64
+    assert meta["history"][0]["grad_norms"]["features.stem.conv"] > 0  # kept per epoch
+    assert any("shortcut" in n for n in cnnviz.load_model("deepnet", out).module.state_dict())
+    assert cli.main(["train", "--residual", "--epochs", "1"]) == 1  # lenet5 has no such switch
+    assert "only on the deep plain net" in capsys.readouterr().err
+
+
 def test_train_on_a_folder_of_class_subfolders(tmp_path) -> None:
     from PIL import Image
 
