@@ -1,7 +1,8 @@
 """The Compare page's views: which models, one column per model, the shared chart and table.
 
 Everything per model is computed once per server and shared: the model (``auto`` weights as
-they are on this computer, never a download), its probe of the image (:func:`probe_of`), its
+they are on this computer, never a download; the sidebar's own weights for the sidebar's
+architecture), its probe of the image (:func:`probe_of`), its
 Grad-CAM (the Grad-CAM page's store), the encoded pictures (:func:`shared_jpeg`) and its facts
 (counted and timed once per model).
 """
@@ -15,7 +16,7 @@ from cnnviz import compare, figures
 from cnnviz.explain.layers import default_cam_layer
 from cnnviz.figures import attribution as attribution_figures
 from cnnviz.ui.attribution_views import compute
-from cnnviz.ui.session import Selection, auto_model, error_boundary, probe_of
+from cnnviz.ui.session import Selection, auto_model, current_model, error_boundary, probe_of
 from cnnviz.ui.shared_views import shared, shared_jpeg
 from cnnviz.ui.widgets import top_predictions
 
@@ -54,9 +55,16 @@ def _facts(model_key: str, _model: cnnviz.Model) -> compare.Facts:
     return compare.facts(_model)
 
 
-def model_of(name: str) -> cnnviz.Model:
-    """The cached model ``name`` with the weights on this computer (pretrained, else random)."""
-    return auto_model(name)
+def sidebars(name: str, selection: Selection) -> bool:
+    """Whether the sidebar shows ``name`` with weights chosen there (trained on the Training
+    page, shared by the teacher, a checkpoint, random...): the column then shows that network."""
+    return name == selection.model_name and selection.weights != "auto"
+
+
+def model_of(name: str, selection: Selection) -> cnnviz.Model:
+    """The cached model ``name``: the sidebar's own network (see :func:`sidebars`), else
+    ``name`` with the weights on this computer (pretrained, else random)."""
+    return current_model(selection) if sidebars(name, selection) else auto_model(name)
 
 
 def compare_column(name: str, selection: Selection) -> cnnviz.Probe | None:
@@ -66,9 +74,11 @@ def compare_column(name: str, selection: Selection) -> cnnviz.Probe | None:
         The model's probe of the image (for the shared chart), or ``None`` after an error.
     """
     with error_boundary(cnnviz.MODELS[name].label):
-        model = model_of(name)
+        model = model_of(name, selection)
         probe = probe_of(model, selection.image, selection.image_digest)
         st.subheader(f"{model.spec.label} ({model.spec.year})")
+        if sidebars(name, selection):
+            st.caption(f":material/tune: With the sidebar's weights: {model.weights}.")
         picture, words = st.columns([2, 3], vertical_alignment="center")
         picture.image(shared_jpeg(lambda: probe.image, probe, "compare.input"), width="stretch")
         words.caption(f"What it sees: {compare.preprocessing(model.spec)}")
@@ -120,7 +130,7 @@ def compare_shapes(probes: list[cnnviz.Probe]) -> None:
 
 def compare_table(names: tuple[str, ...]) -> None:
     """Depth, parameters, multiply-adds, input, year, latency here and published accuracy."""
-    rows = [compare.row(_facts(m.key, m)) for m in map(model_of, names)]
+    rows = [compare.row(_facts(m.key, m)) for m in map(auto_model, names)]
     # A plain table: st.dataframe's grid is a large script a fresh tab waits for.
     st.table(rows, hide_index=True)
     st.caption(

@@ -58,3 +58,16 @@ def test_the_architecture_line_opens_from_its_section(open_page):
     assert list(table["Year"]) == sorted(table["Year"])
     zfnet = table[table["Model"] == "ZFNet"].iloc[0]
     assert zfnet["Depth (weight layers)"] == 8
+
+
+def test_the_sidebars_model_keeps_its_weights_in_its_column(open_page, text):
+    at = open_page("compare", models="lenet5,tinyvgg", model="lenet5")
+    assert not any("sidebar's weights" in c for c in text(at.caption))
+    bundled = at.get("progress")[0].proto.text  # the bundled, trained LeNet-5's top answer
+
+    at = open_page("compare", models="lenet5,tinyvgg", model="lenet5", weights="random")
+    assert not at.exception
+    captions = text(at.caption)
+    assert "With the sidebar's weights: random." in " ".join(captions)
+    assert sum("sidebar's weights" in c for c in captions) == 1  # TinyVGG keeps its own
+    assert at.get("progress")[0].proto.text != bundled
