@@ -6,6 +6,7 @@ import io
 
 from PIL import Image, ImageDraw
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 TIMEOUT_MS = 60_000  # a cold model load plus a probe and plotly drawing on a slow, busy CPU
 expect.set_options(timeout=TIMEOUT_MS)
@@ -67,11 +68,24 @@ def biased_lenet() -> tuple[bytes, str]:
 
 
 def upload(page: Page, name: str, data: bytes, mime: str = "image/png") -> None:
-    """Put a file into the sidebar's "Upload an image" input, as a user's file chooser would."""
+    """Put a file into the sidebar's "Upload an image" input, as a user's file chooser would.
+
+    Once the uploader lists the file, it reached the server. On a loaded machine a change that
+    lands while the sidebar is being redrawn can be lost (seen once in a full-suite run: the
+    page stayed on the sample); then the file is chosen again, as a user would.
+    """
     # The first of the sidebar's file inputs (the lesson menu's own is at its foot).
-    page.locator("[data-testid='stSidebar'] input[type=file]").first.set_input_files(
-        files=[{"name": name, "mimeType": mime, "buffer": data}]
-    )
+    sidebar = page.get_by_test_id("stSidebar")
+    for attempt in range(2):
+        sidebar.locator("input[type=file]").first.set_input_files(
+            files=[{"name": name, "mimeType": mime, "buffer": data}]
+        )
+        try:
+            sidebar.get_by_text(name).first.wait_for(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            if attempt:
+                raise
 
 
 def main(page: Page) -> Locator:

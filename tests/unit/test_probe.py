@@ -450,7 +450,7 @@ def test_pooled_vector_of_mobilenet_v2(random_model: ModelGetter) -> None:
 
 # Width of the global-average-pooling vector of the models that have one.
 GAP_WIDTH = {
-    "resnet_small": 64, "mobilenet_small": 256,
+    "resnet_small": 64, "mobilenet_small": 256, "deepnet": 32,
     "googlenet": 1024, "resnet18": 512, "resnet50": 2048, "densenet121": 1024,
     "mobilenet_v2": 1280, "mobilenet_v3_small": 576, "efficientnet_b0": 1280,
 }  # fmt: skip
