@@ -9,13 +9,14 @@ instead, as cnnviz did before: the same work and messages, without the process b
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from multiprocessing import spawn
+from multiprocessing import forkserver, spawn
 from typing import Any, Literal
 
 import numpy as np
@@ -444,18 +445,21 @@ def _process_from_env() -> bool:
 
 
 _START_LOCK = threading.Lock()
+_WARMING = threading.Event()
 
 
-def _start(child: Any) -> None:
-    """Start ``child`` without this process's ``__main__``, with sleeping OpenMP threads.
+@contextlib.contextmanager
+def _prepared() -> Iterator[None]:
+    """While starting a child (or the forkserver): no ``__main__``, sleeping OpenMP threads.
 
     A child started by ``forkserver`` or ``spawn`` first runs the parent's ``__main__`` script
-    again (so that functions defined there unpickle). In Streamlit that is the page's script
-    (a script run puts it in ``sys.modules["__main__"]``): every training child ran the whole
-    app once, in bare mode, before training. The child needs nothing from ``__main__`` (its
-    code is :func:`cnnviz.training.worker.child_main`), so its preparation data leaves it out.
+    again (so that functions defined there unpickle), and the forkserver imports it too. In
+    Streamlit that is the page's script (a script run puts it in ``sys.modules["__main__"]``):
+    every training child ran the whole app once, in bare mode, before training. The child needs
+    nothing from ``__main__`` (its code is :func:`cnnviz.training.worker.child_main`), so its
+    preparation data leaves it out.
 
-    The forkserver, when this starts it, also gets ``OMP_WAIT_POLICY=PASSIVE`` unless the
+    The forkserver, when started here, also gets ``OMP_WAIT_POLICY=PASSIVE`` unless the
     variable is set. OpenMP reads it once, when torch loads (in the forkserver, before any
     child). Its default (spin while waiting) made a child's 2-thread team on a busy 2-core
     machine 8-10x slower than the same run in a thread of the server, whose OpenMP threads
@@ -471,6 +475,7 @@ def _start(child: Any) -> None:
             data = original(name)
             data.pop("init_main_from_path", None)
             data.pop("init_main_from_name", None)
+            data.pop("main_path", None)  # the forkserver's key for it (absent in 3.11's data)
             return data
 
         policy = os.environ.get("OMP_WAIT_POLICY")
@@ -478,8 +483,39 @@ def _start(child: Any) -> None:
         if policy is None:
             os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
         try:
-            child.start()
+            yield
         finally:
             spawn.get_preparation_data = original
             if policy is None:
                 os.environ.pop("OMP_WAIT_POLICY", None)
+
+
+def _start(child: Any) -> None:
+    """Start ``child`` without this process's ``__main__``, with sleeping OpenMP threads
+    (see :func:`_prepared`)."""
+    with _prepared():
+        child.start()
+
+
+def warm_up() -> None:
+    """Start the forkserver that training children come from now, in the background, once.
+
+    The first run of a server otherwise waits 7-10 s for it (it imports torch, cnnviz and
+    scikit-learn, :data:`PRELOAD`). The Training page calls this when a tab opens it, so the
+    forkserver is ready by the time someone presses Train; a server whose Training page nobody
+    opens never holds it (about 0.8 GB). Does nothing when runs train in threads
+    (``CNNVIZ_TRAIN_PROCESS=0``) or after the first call.
+    """
+    if not _process_from_env() or _WARMING.is_set():
+        return
+    _WARMING.set()
+    threading.Thread(target=_warm, name="cnnviz-forkserver-warm", daemon=True).start()
+
+
+def _warm() -> None:
+    try:
+        with _prepared():
+            PROCESSES.set_forkserver_preload(PRELOAD)
+            forkserver.ensure_running()
+    except Exception:
+        log.exception("could not start the training forkserver early; the first run will")

@@ -33,6 +33,7 @@ from cnnviz.models import (
 )
 from cnnviz.models.own import operator_models
 from cnnviz.training import TrainJob
+from cnnviz.training.job import warm_up
 from cnnviz.training.priority import PAGES
 
 log = logging.getLogger(__name__)
@@ -318,7 +319,12 @@ def rerun_on_reconnect() -> None:
 
 @st.cache_resource(scope="session", on_release=lambda job: job.stop(), show_spinner=False)
 def training_job() -> TrainJob:
-    """This browser tab's training job: it runs on across pages and stops when the tab closes."""
+    """This browser tab's training job: it runs on across pages and stops when the tab closes.
+
+    The first call of a server also starts the forkserver that runs train from (see
+    :func:`cnnviz.training.job.warm_up`), so the first Train press does not wait for it.
+    """
+    warm_up()
     return TrainJob()
 
 

@@ -418,3 +418,32 @@ def test_the_environment_chooses_a_thread_or_a_process(digits, monkeypatch) -> N
     finish(job)
     assert job.process is None
     assert job.snapshot().status == "done"
+
+
+def test_warm_up_starts_the_forkserver_once_in_the_background(monkeypatch) -> None:
+    import multiprocessing.forkserver as fs
+
+    from cnnviz.training import job as job_module
+
+    monkeypatch.setattr(job_module, "_WARMING", threading.Event())
+    monkeypatch.setenv("CNNVIZ_TRAIN_PROCESS", "0")
+    job_module.warm_up()  # runs train in threads: nothing to start
+    assert not job_module._WARMING.is_set()
+
+    monkeypatch.delenv("CNNVIZ_TRAIN_PROCESS")
+    before = {t.name for t in threading.enumerate()}
+    job_module.warm_up()
+    job_module.warm_up()  # once per process
+    warmers = [t for t in threading.enumerate() if t.name == "cnnviz-forkserver-warm"]
+    assert len(warmers) <= 1
+    assert "cnnviz-forkserver-warm" not in before
+    for thread in warmers:
+        thread.join(JOIN_S)
+    pid = fs._forkserver._forkserver_pid
+    assert pid is not None
+    assert os.waitpid(pid, os.WNOHANG) == (0, 0)  # alive, ready for the first run
+    job = TrainJob(process=True)
+    job.start(TrainConfig(epochs=1, train_subset=32), data=load_dataset("digits", seed=0))
+    finish(job)
+    assert job.snapshot().status == "done"
+    assert fs._forkserver._forkserver_pid == pid  # the run came from the warmed server
