@@ -62,10 +62,6 @@ class Experiment:
         """The other runs, as :meth:`TrainJob.start`'s ``then``."""
         return self.runs[1:]
 
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return tuple(label for label, _ in self.runs)
-
 
 def _pick(table: dict[str, tuple[str, dict[str, object]]], name: str, what: str):
     if name not in table:

@@ -252,11 +252,14 @@ def describe(config: TrainConfig) -> str:
 
 
 def experiment_results(snap: JobSnapshot) -> None:
-    """A series' runs on one chart (and, for vanishing gradients, each layer's gradient)."""
+    """A series' runs on one chart (and, for vanishing gradients, each layer's gradient).
+
+    Which experiment the series is comes from :func:`experiment_setup`, which started it.
+    """
     runs = [(r.label, r.epochs) for r in snap.runs if r.epochs]
     if not runs:
         return
-    if any(r.config.arch == "deepnet" for r in snap.runs):
+    if st.session_state.get("train.series") == "vanishing":
         st.plotly_chart(figures.gradient_figure(runs), key="train.series_gradients")
         lines = [fading_text(label, epochs[-1]) for label, epochs in runs]
     else:
