@@ -236,10 +236,11 @@ def experiment_setup(job: TrainJob, disabled: bool) -> None:
 
 
 def describe(config: TrainConfig) -> str:
-    """``"LeNet-5 on 60 digits images, 60 epochs, batch 32, adam 0.001"`` and the variant."""
-    images = f"{config.train_subset} " if config.train_subset else ""
+    """``"LeNet-5 on 60 of the digits images, 60 epochs, batch 32, adam 0.001"`` and the
+    variant."""
+    images = f"{config.train_subset} of the" if config.train_subset else "the"
     parts = [
-        f"{cnnviz.MODELS[config.arch].label} on {images}{config.dataset} images",
+        f"{cnnviz.MODELS[config.arch].label} on {images} {config.dataset} images",
         plural(config.epochs, "epoch"), f"batch {config.batch_size}",
         f"{config.optimizer} {config.lr:g}",
     ]  # fmt: skip

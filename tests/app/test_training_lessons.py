@@ -99,7 +99,7 @@ def test_the_overfitting_experiment_runs_both_and_names_the_gap(
     assert at.radio(key="train.experiment").value == "overfitting"
     assert at.selectbox(key="train.remedy").value == "augmentation"
     at.selectbox(key="train.remedy").set_value("dropout").run()
-    assert any("**overfits (no remedy)**: LeNet-5 on 60 digits images, 4 epochs" in c
+    assert any("**overfits (no remedy)**: LeNet-5 on 60 of the digits images, 4 epochs" in c
                for c in text(at.caption))  # fmt: skip
     at.button(key="train.experiment_start").click().run()
     at = wait(at)
